@@ -1,0 +1,107 @@
+# gptrepl — one build. `make run` and `make test` are all a user needs on Debian.
+#
+#   make            build ./gptrepl (and the CUDA backend when nvcc is found)
+#   make run        install missing packages, build, open gptrepl on the bundled model
+#   make test       every test: unit, PyTorch parity, transcripts, lessons, GPU (skips without one)
+#   make test SAN=1 the same under AddressSanitizer + UBSan
+#   make bench      benchmarks against PyTorch in the same script
+#   make deps       apt-get the packages the build needs
+#   make fixtures   regenerate the PyTorch reference fixtures (needs python3-torch)
+
+SAN ?= 0
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+BUILD := build
+ifeq ($(SAN),1)
+BUILD := build-san
+endif
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+OPT    := -O2 -march=x86-64-v3 -mtune=generic
+ifeq ($(SAN),1)
+OPT    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+CFLAGS ?=
+CFLAGS += -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(OPT) -I. -Icore -I/usr/include/stb -MMD -MP
+LDFLAGS ?=
+LDFLAGS += -fopenmp
+ifeq ($(SAN),1)
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS := -lopenblas -lcjson -lpcre2-8 -lncursesw -ledit -lpthread -lm
+
+# The CUDA backend builds whenever nvcc exists; without it the CPU backend is all there is.
+NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_HOME ?= /usr/local/cuda
+ifneq ($(NVCC),)
+ifneq ($(wildcard gpu/*.cu),)
+GPU_SRC := $(wildcard gpu/*.cu)
+GPU_OBJ := $(GPU_SRC:%.cu=$(BUILD)/%.o)
+CFLAGS  += -DGR_CUDA
+LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+NVFLAGS := -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90 -Icore -I.
+endif
+endif
+
+LIB_SRC := $(wildcard core/*.c) $(wildcard viz/*.c) $(filter-out repl/main.c,$(wildcard repl/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GPU_OBJ)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test bench deps deps-check fixtures clean models gpt2-tokenizer valgrind fuzz
+all: deps-check gptrepl
+
+gptrepl: $(BUILD)/repl/main.o $(BUILD)/libgptrepl.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libgptrepl.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gpu/%.o: gpu/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libgptrepl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libgptrepl.a $(LDLIBS)
+
+# Headers the build needs; a missing one triggers `make deps` (fresh Debian machine).
+NEED_HEADERS := /usr/include/cjson/cJSON.h /usr/include/stb/stb_image_write.h \
+  /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/pcre2.h \
+  /usr/include/ncursesw/curses.h /usr/include/editline/readline.h
+DEB_PKGS := build-essential libopenblas-dev libcjson-dev libstb-dev libpcre2-dev \
+  libncurses-dev libedit-dev fonts-dejavu-core tmux valgrind clang fortunes-min
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+deps:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEB_PKGS)
+
+deps-check:
+	@for h in $(NEED_HEADERS); do [ -e "$$h" ] || { echo "missing $$h: running make deps"; $(MAKE) --no-print-directory deps; break; }; done
+
+run: all
+	./gptrepl
+
+TEST_ENV := NO_COLOR= GPTREPL_TEST=1
+test: deps-check gptrepl $(TEST_BIN)
+	@SAN=$(SAN) BUILD=$(BUILD) tests/run_all.sh $(TEST_BIN)
+
+bench: all
+	@tests/bench.sh
+
+fixtures:
+	/usr/bin/python3 tests/make_fixtures.py tests/fixtures
+
+clean:
+	rm -rf build build-san gptrepl
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,173 @@
+#include "ckpt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int meta_int(const StFile *f, const char *path, const char *key, int *out, GrErr *e)
+{
+    const char *v = st_meta(f, key);
+    if (!v) return gr_fail(e, "%s: metadata has no '%s'", path, key);
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < 1 || x > 1000000000L) return gr_fail(e, "%s: metadata %s=%.32s is not a valid size", path, key, v);
+    *out = (int)x;
+    return 0;
+}
+
+static int meta_choice(const StFile *f, const char *path, const char *key, const char *zero, const char *one,
+                       int dflt, int *out, GrErr *e)
+{
+    const char *v = st_meta(f, key);
+    if (!v) { *out = dflt; return 0; }
+    if (!strcmp(v, zero)) *out = 0;
+    else if (!strcmp(v, one)) *out = 1;
+    else return gr_fail(e, "%s: metadata %s=%.32s (expected %s or %s)", path, key, v, zero, one);
+    return 0;
+}
+
+int ckpt_config_from_meta(const StFile *f, const char *path, GptConfig *c, GrErr *e)
+{
+    memset(c, 0, sizeof *c);
+    const char *fmt = st_meta(f, "format");
+    if (!fmt || strcmp(fmt, "gptrepl"))
+        return gr_fail(e, "%s: not a gptrepl checkpoint (no format=gptrepl in its metadata)", path);
+    if (meta_int(f, path, "layers", &c->n_layer, e) || meta_int(f, path, "heads", &c->n_head, e) ||
+        meta_int(f, path, "d", &c->d, e) || meta_int(f, path, "ctx", &c->ctx, e) ||
+        meta_int(f, path, "vocab", &c->vocab, e))
+        return -1;
+    if (meta_choice(f, path, "norm", "pre", "post", 0, &c->post_norm, e) ||
+        meta_choice(f, path, "tie", "off", "on", 1, &c->tie, e) ||
+        meta_choice(f, path, "act", "gelu", "relu", 0, &c->relu, e) ||
+        meta_choice(f, path, "pos", "none", "learned", 1, &c->pos, e) ||
+        meta_choice(f, path, "mlp", "off", "on", 1, &c->mlp, e) ||
+        meta_choice(f, path, "logit_scale", "off", "on", 0, &c->logit_scale, e))
+        return -1;
+    const char *tok = st_meta(f, "tokenizer");
+    if (!tok || !strcmp(tok, "byte")) c->tokenizer = TOK_BYTE;
+    else if (!strcmp(tok, "char")) c->tokenizer = TOK_CHAR;
+    else if (!strcmp(tok, "gpt2")) c->tokenizer = TOK_GPT2;
+    else return gr_fail(e, "%s: unknown tokenizer '%.32s'", path, tok);
+    const char *preset = st_meta(f, "preset");
+    snprintf(c->preset, sizeof c->preset, "%s", preset ? preset : "custom");
+    return cfg_validate(c, e);
+}
+
+/* Reads tensors named prefix+param into buf (a params-sized host buffer), shapes checked. */
+static int read_params(const StFile *f, const char *path, const Model *m, const char *prefix, float *buf, GrErr *e)
+{
+    char nm[160];
+    for (int i = 0; i < m->nparams; i++) {
+        const ParamInfo *p = &m->info[i];
+        snprintf(nm, sizeof nm, "%s%s", prefix, p->name);
+        const StTensor *t = st_find(f, nm);
+        if (!t) return gr_fail(e, "%s: missing tensor '%s'", path, nm);
+        int ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
+        if (!ok) {
+            if (p->ndim == 2)
+                return gr_fail(e, "%s: tensor '%s' should be (%d, %d) for this config", path, nm, p->shape[0], p->shape[1]);
+            return gr_fail(e, "%s: tensor '%s' should be (%d) for this config", path, nm, p->shape[0]);
+        }
+        if (st_read_f32(f, t, buf + p->offset, e)) return -1;
+    }
+    return 0;
+}
+
+Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e)
+{
+    StFile f;
+    if (st_open(&f, path, e)) return NULL;
+    GptConfig c;
+    Model *m = NULL;
+    float *host = NULL;
+    if (ckpt_config_from_meta(&f, path, &c, e)) goto fail;
+    const char *chars = st_meta(&f, "chars");
+    if (c.tokenizer == TOK_CHAR && !chars) {
+        gr_fail(e, "%s: a char-tokenizer model without its 'chars' vocabulary", path);
+        goto fail;
+    }
+    m = model_new(&c, be, e);
+    if (!m) goto fail;
+    host = malloc(m->total * sizeof(float));
+    if (!host) { gr_fail(e, "out of memory reading %s", path); goto fail; }
+    if (read_params(&f, path, m, "", host, e)) goto fail;
+    be->upload(m->params, host, m->total * sizeof(float));
+    const char *step = st_meta(&f, "step");
+    m->step = step ? atol(step) : 0;
+    if (st_find(&f, "opt.m.wte")) {
+        m->m = be->alloc(m->total * sizeof(float));
+        m->v = be->alloc(m->total * sizeof(float));
+        m->grads = be->alloc(m->total * sizeof(float));
+        if (!m->m || !m->v || !m->grads) { gr_fail(e, "out of memory for the optimizer state"); goto fail; }
+        be->zero(m->grads, m->total * sizeof(float));
+        model_param_ptrs(m, m->grads, &m->g);
+        if (read_params(&f, path, m, "opt.m.", host, e)) goto fail;
+        be->upload(m->m, host, m->total * sizeof(float));
+        if (read_params(&f, path, m, "opt.v.", host, e)) goto fail;
+        be->upload(m->v, host, m->total * sizeof(float));
+    }
+    if (extra) extra->chars = chars ? strdup(chars) : NULL;
+    free(host);
+    st_close(&f);
+    return m;
+fail:
+    free(host);
+    model_free(m);
+    st_close(&f);
+    return NULL;
+}
+
+int ckpt_save(Model *m, const char *chars, const char *path, GrErr *e)
+{
+    const GptConfig *c = &m->cfg;
+    int has_opt = m->m && m->v;
+    int nt = m->nparams * (has_opt ? 3 : 1);
+    StOut *ts = calloc((size_t)nt, sizeof(StOut));
+    char (*names)[48] = calloc((size_t)nt, 48);
+    float *host = malloc(m->total * sizeof(float) * (has_opt ? 3 : 1));
+    if (!ts || !names || !host) {
+        free(ts); free(names); free(host);
+        return gr_fail(e, "out of memory saving %s", path);
+    }
+    m->be->download(host, m->params, m->total * sizeof(float));
+    if (has_opt) {
+        m->be->download(host + m->total, m->m, m->total * sizeof(float));
+        m->be->download(host + 2 * m->total, m->v, m->total * sizeof(float));
+    }
+    static const char *prefixes[3] = {"", "opt.m.", "opt.v."};
+    int k = 0;
+    for (int s = 0; s < (has_opt ? 3 : 1); s++)
+        for (int i = 0; i < m->nparams; i++) {
+            const ParamInfo *p = &m->info[i];
+            snprintf(names[k], 48, "%s%s", prefixes[s], p->name);
+            ts[k].name = names[k];
+            ts[k].dtype = ST_F32;
+            ts[k].ndim = p->ndim;
+            ts[k].shape[0] = p->shape[0];
+            ts[k].shape[1] = p->shape[1];
+            ts[k].data = host + (size_t)s * m->total + p->offset;
+            k++;
+        }
+    char L[16], H[16], D[16], X[16], V[16], S[24];
+    snprintf(L, sizeof L, "%d", c->n_layer);
+    snprintf(H, sizeof H, "%d", c->n_head);
+    snprintf(D, sizeof D, "%d", c->d);
+    snprintf(X, sizeof X, "%d", c->ctx);
+    snprintf(V, sizeof V, "%d", c->vocab);
+    snprintf(S, sizeof S, "%ld", m->step);
+    const char *tok = c->tokenizer == TOK_CHAR ? "char" : c->tokenizer == TOK_GPT2 ? "gpt2" : "byte";
+    const char *meta[40] = {
+        "format", "gptrepl", "preset", c->preset, "layers", L, "heads", H, "d", D, "ctx", X, "vocab", V,
+        "norm", c->post_norm ? "post" : "pre", "tie", c->tie ? "on" : "off", "act", c->relu ? "relu" : "gelu",
+        "pos", c->pos ? "learned" : "none", "mlp", c->mlp ? "on" : "off",
+        "logit_scale", c->logit_scale ? "on" : "off", "tokenizer", tok, "step", S,
+    };
+    int nm = 34;
+    if (chars) { meta[nm++] = "chars"; meta[nm++] = chars; }
+    meta[nm] = NULL;
+    int rc = st_write(path, ts, nt, meta, e);
+    free(ts);
+    free(names);
+    free(host);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/* test_parity.c — the C forward pass against PyTorch (tests/fixtures, made by
+ * tests/make_fixtures.py in float64): every trace tensor, logits and loss. */
+#include "harness.h"
+#include "ckpt.h"
+#include "model.h"
+#include "safetensors.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static double worst_overall;
+
+static void check_model(const char *name)
+{
+    char path[256], refp[256];
+    snprintf(path, sizeof path, "tests/fixtures/%s.safetensors", name);
+    snprintf(refp, sizeof refp, "tests/fixtures/%s.ref.safetensors", name);
+    GrErr e = {{0}};
+    Model *m = ckpt_load(path, &backend_cpu, NULL, &e);
+    CHECK(m != NULL);
+    if (!m) { fprintf(stderr, "%s\n", e.msg); return; }
+    StFile ref;
+    CHECK(st_open(&ref, refp, &e) == 0);
+    const StTensor *tt = st_find(&ref, "tokens");
+    CHECK(tt != NULL);
+    int T = (int)tt->numel;
+    int *tok = malloc(sizeof(int) * (size_t)T);
+    st_read_i32(&ref, tt, tok, &e);
+    Acts *a = acts_new(m, 1, T, &e);
+    CHECK(a != NULL);
+    CHECK(acts_set_tokens(m, a, tok, NULL, &e) == 0);
+    Forward f;
+    CHECK(fwd_init(&f, m, a, &e) == 0);
+    fwd_run(&f);
+    double worst = 0, worst_rel = 0;
+    int compared = 0;
+    for (int i = 0; i < a->nentries; i++) {
+        const TraceEntry *te = &a->entries[i];
+        const StTensor *rt = st_find(&ref, te->name);
+        if (!rt) {
+            /* qkv is our own extra entry; everything in core/README.md must be in the fixture. */
+            if (!strstr(te->name, "qkv")) { fprintf(stderr, "%s: %s missing from fixture\n", name, te->name); CHECK(0); }
+            continue;
+        }
+        CHECK(rt->numel == te->per_batch);
+        float *want = malloc(sizeof(float) * rt->numel);
+        st_read_f32(&ref, rt, want, &e);
+        double md = 0, scale = 1;
+        for (size_t k = 0; k < rt->numel; k++)
+            if (isfinite(want[k]) && fabs(want[k]) > scale) scale = fabs(want[k]);
+        for (size_t k = 0; k < rt->numel; k++) {
+            float g = te->data[k], w = want[k];
+            if (isinf(w) || isinf(g)) {
+                if (g != w) { md = INFINITY; }
+                continue;
+            }
+            double d = fabs((double)g - w);
+            if (!(d <= md)) md = d;
+        }
+        /* 1e-5 absolute for tensors of magnitude ≤ 1; beyond that float32's own
+         * spacing dominates, so the bound scales with the tensor's largest value. */
+        if (md > 1e-5 * scale) fprintf(stderr, "%s: %s max abs diff %.3g (scale %.3g)\n", name, te->name, md, scale);
+        CHECK(md <= 1e-5 * scale);
+        if (md > worst) worst = md;
+        if (md / scale > worst_rel) worst_rel = md / scale;
+        compared++;
+        free(want);
+    }
+    const StTensor *lt = st_find(&ref, "loss");
+    float want_loss;
+    st_read_f32(&ref, lt, &want_loss, &e);
+    CHECK_NEAR(a->loss, want_loss, 1e-5);
+    CHECK(compared >= 10);
+    printf("parity %-5s: %d trace tensors, max abs diff %.3g, max diff/scale %.3g, loss %.7f vs torch %.7f\n", name,
+           compared, worst, worst_rel, a->loss, want_loss);
+    if (worst > worst_overall) worst_overall = worst;
+    fwd_free(&f);
+    acts_free(m, a);
+    free(tok);
+    st_close(&ref);
+    model_free(m);
+}
+
+TEST(forward_gpt) { check_model("gpt"); }
+TEST(forward_post) { check_model("post"); }
+TEST(forward_misc) { check_model("misc"); }
+
+int main(void)
+{
+    RUN(forward_gpt);
+    RUN(forward_post);
+    RUN(forward_misc);
+    return harness_done("parity");
+}
