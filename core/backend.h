@@ -46,6 +46,12 @@ typedef struct Backend {
     void (*crossentropy)(float *losses, const float *probs, const int *targets, int N, int V);
     /* x (B, T, C) → out (B, H, T, hd): a (T, C) tensor split into heads */
     void (*split_heads)(float *out, const float *x, int B, int T, int H, int hd);
+    /* generation with a KV cache: kcache/vcache are (H, cap, hd) for one layer.
+     * kv_store writes k, v of one token (from its qkv row) at position pos;
+     * attn_decode computes ctx (C) for one query over positions 0..len-1. */
+    void (*kv_store)(float *kcache, float *vcache, const float *qkv, int H, int cap, int pos, int hd);
+    void (*attn_decode)(float *ctx, const float *qkv, const float *kcache, const float *vcache, int H, int cap,
+                        int len, int hd, float scale);
     /* ablation helpers: each row of x (N, C) replaced by the mean over rows (within each of B groups of T) */
     void (*mean_rows)(float *x, int B, int T, int C);
 

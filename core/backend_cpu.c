@@ -149,6 +149,41 @@ static void cpu_attn_apply(float *ctx, const float *pattern, const float *v, int
         }
 }
 
+static void cpu_kv_store(float *kcache, float *vcache, const float *qkv, int H, int cap, int pos, int hd)
+{
+    int C = H * hd;
+    for (int h = 0; h < H; h++) {
+        memcpy(kcache + ((size_t)h * cap + pos) * hd, qkv + C + h * hd, sizeof(float) * (size_t)hd);
+        memcpy(vcache + ((size_t)h * cap + pos) * hd, qkv + 2 * C + h * hd, sizeof(float) * (size_t)hd);
+    }
+}
+
+static void cpu_attn_decode(float *ctx, const float *qkv, const float *kcache, const float *vcache, int H, int cap,
+                            int len, int hd, float scale)
+{
+    float *s = malloc(sizeof(float) * (size_t)len);
+    if (!s) return;
+    for (int h = 0; h < H; h++) {
+        const float *q = qkv + h * hd, *K = kcache + (size_t)h * cap * hd, *Vv = vcache + (size_t)h * cap * hd;
+        /* Same arithmetic as the batched path: scores are q·k, then scaled, then softmax. */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, 1.0f, K, hd, q, 1, 0.0f, s, 1);
+        float mx = -INFINITY;
+        for (int j = 0; j < len; j++) {
+            s[j] *= scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        double sum = 0;
+        for (int j = 0; j < len; j++) {
+            s[j] = expf(s[j] - mx);
+            sum += s[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < len; j++) s[j] *= inv;
+        cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, Vv, hd, s, 1, 0.0f, ctx + h * hd, 1);
+    }
+    free(s);
+}
+
 static void cpu_gelu(float *out, const float *x, size_t n)
 {
 #pragma omp parallel for if (n >= 65536) schedule(static)
@@ -405,6 +440,8 @@ const Backend backend_cpu = {
     .attn_mask = cpu_attn_mask,
     .attn_softmax = cpu_attn_softmax,
     .split_heads = cpu_split_heads,
+    .kv_store = cpu_kv_store,
+    .attn_decode = cpu_attn_decode,
     .attn_apply = cpu_attn_apply,
     .gelu = cpu_gelu,
     .relu = cpu_relu,
