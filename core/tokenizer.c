@@ -133,8 +133,8 @@ int tok_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t
                 char shown[8] = {0};
                 if (cp >= 32 && cp != 0xFFFD) gr_utf8_encode(cp, shown);
                 free(out);
-                return gr_fail(e, "character %s%sU+%04X at line %d, column %d is not in the model's vocabulary of %d characters",
-                               shown[0] ? "'" : "", shown[0] ? shown : "", cp, line, col, t->nchars);
+                return gr_fail(e, "character '%s' (U+%04X) at line %d, column %d is not in the model's vocabulary of %d characters",
+                               shown[0] ? shown : "?", cp, line, col, t->nchars);
             }
             out[k++] = id;
             i += (size_t)len;

@@ -1,0 +1,329 @@
+/* train.c — the trainer: batches, forward, backward, clipping, AdamW, schedule.
+ *
+ * Stepwise so the REPL owns the loop. Everything that decides a step (the batch, the
+ * learning rate, AdamW's bias correction) is a function of m->step, which checkpoints
+ * save, so a resumed run continues bit for bit. */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void train_cfg_default(TrainCfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->batch = 16;
+    c->ctx = 0;
+    c->lr = 1e-3f;
+    c->min_lr = 1e-4f;
+    c->warmup = 0;
+    c->steps = 1000;
+    c->wd = 0.1f;
+    c->b1 = 0.9f;
+    c->b2 = 0.95f;
+    c->eps = 1e-8f;
+    c->clip = 1.0f;
+    c->accum = 1;
+    c->eval_every = 50;
+    c->eval_batches = 8;
+    c->seed = 1;
+}
+
+int train_cfg_validate(const TrainCfg *c, const Model *m, GrErr *e)
+{
+    if (c->batch < 1 || c->batch > (1 << 20)) return gr_fail(e, "batch must be between 1 and 1048576 (got %d)", c->batch);
+    if (c->ctx < 0) return gr_fail(e, "ctx must be at least 1 (got %d)", c->ctx);
+    if (m && c->ctx > m->cfg.ctx)
+        return gr_fail(e, "ctx %d is longer than the model's context of %d tokens", c->ctx, m->cfg.ctx);
+    if (!isfinite(c->lr) || c->lr < 0) return gr_fail(e, "lr must be a number ≥ 0 (got %g)", c->lr);
+    if (!isfinite(c->min_lr) || c->min_lr < 0 || c->min_lr > c->lr)
+        return gr_fail(e, "min_lr must be between 0 and lr = %g (got %g)", c->lr, c->min_lr);
+    if (c->warmup < 0) return gr_fail(e, "warmup must be ≥ 0 steps (got %d)", c->warmup);
+    if (c->steps < 0) return gr_fail(e, "steps must be ≥ 0 (got %d)", c->steps);
+    if (!isfinite(c->wd) || c->wd < 0) return gr_fail(e, "wd (weight decay) must be ≥ 0 (got %g)", c->wd);
+    if (!(c->b1 >= 0 && c->b1 < 1)) return gr_fail(e, "b1 must be in [0, 1) (got %g)", c->b1);
+    if (!(c->b2 >= 0 && c->b2 < 1)) return gr_fail(e, "b2 must be in [0, 1) (got %g)", c->b2);
+    if (!(c->eps > 0) || !isfinite(c->eps)) return gr_fail(e, "eps must be > 0 (got %g)", c->eps);
+    if (!isfinite(c->clip) || c->clip < 0) return gr_fail(e, "clip must be ≥ 0 (0 turns clipping off; got %g)", c->clip);
+    if (c->accum < 1 || c->accum > 65536) return gr_fail(e, "accum must be between 1 and 65536 (got %d)", c->accum);
+    if ((long)c->batch * c->accum > (1L << 22))
+        return gr_fail(e, "batch × accum = %ld rows per step is too many", (long)c->batch * c->accum);
+    if (c->eval_every < 0) return gr_fail(e, "eval_every must be ≥ 0 (got %d)", c->eval_every);
+    if (c->eval_batches < 1) return gr_fail(e, "eval_batches must be at least 1 (got %d)", c->eval_batches);
+    return 0;
+}
+
+float train_lr_at(const TrainCfg *c, long step)
+{
+    if (step < 0) step = 0;
+    if (c->warmup > 0 && step < c->warmup) return c->lr * (float)(step + 1) / (float)c->warmup;
+    if (c->steps <= c->warmup || c->min_lr == c->lr) return c->lr;
+    if (step >= c->steps) return c->min_lr;
+    double p = (double)(step - c->warmup) / (double)(c->steps - c->warmup);
+    return (float)(c->min_lr + 0.5 * ((double)c->lr - c->min_lr) * (1.0 + cos(3.14159265358979323846 * p)));
+}
+
+/* ---------------- the trainer ---------------- */
+
+struct Trainer {
+    Model *m;
+    TrainCfg c;            /* ctx resolved */
+    const Dataset *d;
+    Acts *a;
+    Forward f;
+    BackScratch *bs;
+    int *rows;             /* accum·B rows of T+1 (host) */
+    int *tok, *tgt;        /* B·T (host) */
+    /* the last good state: before the last update whose loss and gradient were finite */
+    float *good_p, *good_m, *good_v;
+    long good_step;
+    /* evaluation (its own activations when the val rows are shorter than ctx) */
+    Acts *ea;
+    Forward ef;
+    int eT;
+};
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A seed for step `step` of stream `tag`: distinct steps give unrelated streams. */
+static uint64_t step_seed(uint64_t seed, uint64_t tag, long step)
+{
+    return mix64(mix64(seed ^ tag) ^ (uint64_t)step);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void snapshot(Trainer *t)
+{
+    Model *m = t->m;
+    size_t nb = m->total * sizeof(float);
+    m->be->copy(t->good_p, m->params, nb);
+    m->be->copy(t->good_m, m->m, nb);
+    m->be->copy(t->good_v, m->v, nb);
+    t->good_step = m->step;
+}
+
+static void restore(Trainer *t)
+{
+    Model *m = t->m;
+    size_t nb = m->total * sizeof(float);
+    m->be->copy(m->params, t->good_p, nb);
+    m->be->copy(m->m, t->good_m, nb);
+    m->be->copy(m->v, t->good_v, nb);
+    m->step = t->good_step;
+    m->be->zero(m->grads, nb);
+}
+
+static int check_ids(const int *ids, size_t n, int V, const char *split, GrErr *e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V)
+            return gr_fail(e, "the %s data has token id %d but the model's vocabulary has %d ids (0..%d): "
+                              "was it encoded with another tokenizer?", split, ids[i], V, V - 1);
+    return 0;
+}
+
+Trainer *trainer_new(Model *m, const TrainCfg *cfg, const Dataset *d, GrErr *e)
+{
+    if (train_cfg_validate(cfg, m, e)) return NULL;
+    TrainCfg c = *cfg;
+    if (c.ctx == 0) c.ctx = m->cfg.ctx;
+    int B = c.batch, T = c.ctx;
+    if (d) {
+        if (d->ntrain < (size_t)T + 1)
+            return gr_fail(e, "the training split of %s has %zu tokens; a row needs ctx+1 = %d (use a smaller ctx or more text)",
+                           d->name, d->ntrain, T + 1), NULL;
+        if (check_ids(d->train, d->ntrain, m->cfg.vocab, "training", e) ||
+            check_ids(d->val, d->nval, m->cfg.vocab, "validation", e))
+            return NULL;
+    }
+    if (model_alloc_train(m, e)) return NULL;
+    Trainer *t = calloc(1, sizeof *t);
+    if (!t) { gr_fail(e, "out of memory"); return NULL; }
+    t->m = m;
+    t->c = c;
+    t->d = d;
+    t->a = acts_new(m, B, T, e);
+    if (!t->a) goto fail;
+    if (fwd_init(&t->f, m, t->a, e)) goto fail;
+    t->bs = back_scratch_new(m, B, T, e);
+    if (!t->bs) goto fail;
+    t->rows = malloc(sizeof(int) * (size_t)c.accum * B * (T + 1));
+    t->tok = malloc(sizeof(int) * (size_t)B * T);
+    t->tgt = malloc(sizeof(int) * (size_t)B * T);
+    size_t nb = m->total * sizeof(float);
+    t->good_p = m->be->alloc(nb);
+    t->good_m = m->be->alloc(nb);
+    t->good_v = m->be->alloc(nb);
+    if (!t->rows || !t->tok || !t->tgt || !t->good_p || !t->good_m || !t->good_v) {
+        gr_fail(e, "out of memory for the trainer (%.1f MB of weight snapshots on %s)", 3.0 * nb / 1e6, m->be->name);
+        goto fail;
+    }
+    snapshot(t);
+    return t;
+fail:
+    trainer_free(t);
+    return NULL;
+}
+
+void trainer_free(Trainer *t)
+{
+    if (!t) return;
+    Model *m = t->m;
+    if (t->f.stages) fwd_free(&t->f);
+    if (t->ef.stages) fwd_free(&t->ef);
+    acts_free(m, t->a);
+    acts_free(m, t->ea);
+    back_scratch_free(m, t->bs);
+    free(t->rows);
+    free(t->tok);
+    free(t->tgt);
+    if (t->good_p) m->be->free(t->good_p);
+    if (t->good_m) m->be->free(t->good_m);
+    if (t->good_v) m->be->free(t->good_v);
+    free(t);
+}
+
+const TrainCfg *trainer_cfg(const Trainer *t) { return &t->c; }
+
+/* Splits rows of T+1 into inputs (first T) and targets (last T), then runs the forward. */
+static int forward_rows(Model *m, Acts *a, Forward *f, const int *rows, int *tok, int *tgt, GrErr *e)
+{
+    int B = a->B, T = a->T;
+    for (int b = 0; b < B; b++) {
+        const int *r = rows + (size_t)b * (T + 1);
+        memcpy(tok + (size_t)b * T, r, sizeof(int) * (size_t)T);
+        memcpy(tgt + (size_t)b * T, r + 1, sizeof(int) * (size_t)T);
+    }
+    if (acts_set_tokens(m, a, tok, tgt, e)) return -1;
+    f->next = 0;
+    fwd_run(f);
+    return 0;
+}
+
+int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
+{
+    Model *m = t->m;
+    const Backend *be = m->be;
+    const TrainCfg *c = &t->c;
+    StepInfo info;
+    memset(&info, 0, sizeof info);
+    double t0 = now_ms();
+    int B = c->batch, T = c->ctx;
+    float lr = train_lr_at(c, m->step);
+    info.lr = lr;
+    model_zero_grad(m);
+    double lsum = 0;
+    int bad = 0;
+    for (int k = 0; k < c->accum && !bad; k++) {
+        if (forward_rows(m, t->a, &t->f, rows + (size_t)k * B * (T + 1), t->tok, t->tgt, e)) return -1;
+        float loss = t->a->loss;
+        if (!isfinite(loss)) {
+            lsum = loss;
+            bad = 1;
+            break;
+        }
+        lsum += loss;
+        if (model_backward_with(m, t->a, t->bs, 1.0f / (float)c->accum, e)) return -1;
+    }
+    info.loss = bad ? (float)lsum : (float)(lsum / c->accum);
+    double ss = bad ? NAN : be->sumsq(m->grads, m->total);
+    info.grad_norm = (float)sqrt(ss);
+    const char *what = bad ? "loss" : "gradient";
+    if (!bad && !isfinite(ss)) bad = 1;
+    if (!bad) {
+        float gscale = 1.0f;
+        double norm = sqrt(ss);
+        if (c->clip > 0 && norm > c->clip) gscale = (float)(c->clip / norm);
+        snapshot(t);
+        m->step++;
+        for (int i = 0; i < m->nparams; i++) {
+            const ParamInfo *p = &m->info[i];
+            be->adamw(m->params + p->offset, m->grads + p->offset, m->m + p->offset, m->v + p->offset, p->numel, lr,
+                      c->b1, c->b2, c->eps, p->decay ? c->wd : 0.0f, gscale, m->step);
+        }
+        /* An update can overflow the weights themselves; catch it now, not a step later. */
+        if (!isfinite(be->sumsq(m->params, m->total))) {
+            bad = 1;
+            what = "update";
+        }
+    }
+    if (bad) {
+        long at = m->step + (strcmp(what, "update") ? 1 : 0); /* the step that was attempted */
+        float v = !strcmp(what, "loss") ? info.loss : (float)ss;
+        restore(t);
+        info.nonfinite = 1;
+        info.step = m->step;
+        info.ms = now_ms() - t0;
+        if (out) *out = info;
+        if (!strcmp(what, "update"))
+            return gr_fail(e, "step %ld: the update at lr %g made the weights inf or NaN; went back to the weights "
+                              "and optimizer state of step %ld (try a lower lr)", at, lr, m->step);
+        return gr_fail(e, "step %ld: the %s is %s at lr %g; went back to the weights and optimizer state of step %ld, "
+                          "the last that trained cleanly (try a lower lr or clip=1)",
+                       at, what, isnan(v) ? "NaN" : "inf", lr, m->step);
+    }
+    be->sync();
+    info.step = m->step;
+    info.ms = now_ms() - t0;
+    info.tok_s = info.ms > 0 ? (double)B * T * c->accum / (info.ms / 1e3) : 0;
+    if (out) *out = info;
+    return 0;
+}
+
+int trainer_step(Trainer *t, StepInfo *out, GrErr *e)
+{
+    if (!t->d) return gr_fail(e, "this trainer has no dataset to sample batches from");
+    const TrainCfg *c = &t->c;
+    Rng r;
+    rng_seed(&r, step_seed(c->seed, 0x7261696eull /* "rain" */, t->m->step));
+    data_batch(t->d, 0, c->batch * c->accum, c->ctx, &r, t->rows);
+    return trainer_step_rows(t, t->rows, out, e);
+}
+
+float trainer_eval(Trainer *t)
+{
+    const Dataset *d = t->d;
+    if (!d || d->nval < 2) return NAN;
+    Model *m = t->m;
+    int B = t->c.batch, T = t->c.ctx;
+    if ((size_t)T + 1 > d->nval) T = (int)d->nval - 1;
+    Acts *a = t->a;
+    Forward *f = &t->f;
+    if (T != t->c.ctx) {
+        if (!t->ea || t->eT != T) {
+            if (t->ef.stages) fwd_free(&t->ef);
+            acts_free(m, t->ea);
+            t->ea = acts_new(m, B, T, NULL);
+            t->eT = T;
+            if (!t->ea || fwd_init(&t->ef, m, t->ea, NULL)) {
+                acts_free(m, t->ea);
+                t->ea = NULL;
+                return NAN;
+            }
+        }
+        a = t->ea;
+        f = &t->ef;
+    }
+    double s = 0;
+    for (int i = 0; i < t->c.eval_batches; i++) {
+        Rng r;
+        rng_seed(&r, step_seed(t->c.seed, 0x6576616cull /* "eval" */, i));
+        data_batch(d, 1, B, T, &r, t->rows);
+        if (forward_rows(m, a, f, t->rows, t->tok, t->tgt, NULL)) return NAN;
+        s += a->loss;
+    }
+    return (float)(s / t->c.eval_batches);
+}

@@ -1,0 +1,97 @@
+/* train.h — backpropagation and the trainer (AdamW, clipping, schedule, accumulation).
+ *
+ * The trainer is stepwise: the REPL owns the loop and prints; core never prints.
+ * Losses, AdamW and the parameter layout are specified in core/README.md. */
+#ifndef GR_TRAIN_H
+#define GR_TRAIN_H
+
+#include <stdint.h>
+#include "common.h"
+#include "data.h"
+#include "model.h"
+
+/* ---------------- backward (core/backward.c) ---------------- */
+
+/* Allocates m->grads, m->m, m->v (backend memory, zeroed) and points m->g into
+ * m->grads. Buffers that already exist (a checkpoint with optimizer state) are kept. */
+int model_alloc_train(Model *m, GrErr *e);
+/* Zeroes m->grads (allocating the training buffers first if needed; no-op on failure). */
+void model_zero_grad(Model *m);
+
+/* Gradient buffers for the activations of one (B, T) shape, reused across steps. */
+typedef struct BackScratch BackScratch;
+BackScratch *back_scratch_new(const Model *m, int B, int T, GrErr *e);
+void back_scratch_free(const Model *m, BackScratch *s);
+size_t back_scratch_bytes(const GptConfig *c, int B, int T);
+
+/* After a complete forward over a (fwd_run), adds d(mean loss)/d(param) into m->grads
+ * (accumulating: call model_zero_grad first for a fresh gradient). The mean is over the
+ * a->n_targets counted targets (targets < 0 are ignored). Works for every variant.
+ * Allocates the training buffers if needed, and a scratch for this call. */
+int model_backward(Model *m, Acts *a, GrErr *e);
+/* The same with a cached scratch of a's shape, adding loss_scale · d(mean loss)/d(param)
+ * (loss_scale = 1/accum averages accumulated micro-batches). */
+int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrErr *e);
+
+/* ---------------- trainer (core/train.c) ---------------- */
+
+typedef struct {
+    int batch;         /* rows per micro-batch (B) */
+    int ctx;           /* tokens per row (T); 0 = the model's ctx */
+    float lr, min_lr;  /* peak and final learning rate */
+    int warmup;        /* linear warmup steps */
+    int steps;         /* the cosine reaches min_lr at this optimizer step; 0 = constant lr */
+    float wd, b1, b2, eps;
+    float clip;        /* global gradient-norm clip; 0 = off */
+    int accum;         /* micro-batches per optimizer step */
+    int eval_every;    /* for the REPL's loop: evaluate every this many steps (0 = never) */
+    int eval_batches;  /* batches trainer_eval averages over */
+    uint64_t seed;     /* batch sampling */
+} TrainCfg;
+
+/* lr 1e-3, min_lr 1e-4, warmup 0, steps 1000, wd 0.1, b1 0.9, b2 0.95, eps 1e-8, clip 1,
+ * accum 1, batch 16, ctx 0 (the model's), eval_every 50, eval_batches 8, seed 1. */
+void train_cfg_default(TrainCfg *c);
+/* Checks every field against itself and the model; m may be NULL (skips ctx vs model). */
+int train_cfg_validate(const TrainCfg *c, const Model *m, GrErr *e);
+/* Learning rate for optimizer step `step` (0-based: the model's m->step before the
+ * update): linear warmup to lr over `warmup` steps, then cosine from lr to min_lr
+ * reaching it at `steps`, min_lr after. Constant lr when steps <= warmup or min_lr == lr. */
+float train_lr_at(const TrainCfg *c, long step);
+
+typedef struct Trainer Trainer;
+
+/* A trainer for m on d (d may be NULL: then only trainer_step_rows works). Allocates
+ * the training buffers, the activations for (batch, ctx) and the backward scratch;
+ * checks the data is long enough and its ids fit the model's vocabulary. The model and
+ * the dataset must outlive the trainer. */
+Trainer *trainer_new(Model *m, const TrainCfg *c, const Dataset *d, GrErr *e);
+
+typedef struct {
+    long step;         /* m->step after this step */
+    float loss;        /* mean training loss of the step's batch (before the update) */
+    float lr;          /* learning rate used */
+    float grad_norm;   /* global gradient norm before clipping */
+    double ms;         /* wall time of the step */
+    double tok_s;      /* tokens per second (batch · ctx · accum / time) */
+    int nonfinite;     /* the loss or the gradient was NaN or inf: nothing was applied */
+} StepInfo;
+
+/* One optimizer step: accum micro-batches sampled from the train split with an Rng
+ * seeded from (seed, m->step), so training is a function of the step count: 10 steps
+ * equal 5 steps + save + load + 5 steps bit for bit.
+ * On a NaN or inf loss or gradient: restores the parameters, AdamW moments and m->step
+ * to the last good state — the one before the last update whose loss and gradient were
+ * finite (the update that may have produced the bad weights) — sets out->nonfinite and
+ * returns -1 with a message. */
+int trainer_step(Trainer *t, StepInfo *out, GrErr *e);
+/* The same step on given rows: accum·batch rows of ctx+1 token ids (inputs are the
+ * first ctx of a row, targets the last ctx). */
+int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e);
+/* Mean validation loss over eval_batches fixed batches (the same ones every call;
+ * rows shorten to fit a short validation split). NAN when there is no usable split. */
+float trainer_eval(Trainer *t);
+const TrainCfg *trainer_cfg(const Trainer *t);
+void trainer_free(Trainer *t);
+
+#endif

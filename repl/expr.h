@@ -1,0 +1,73 @@
+/* expr.h — the expression language of `eval` and `check` (and lesson `? expr` lines).
+ *
+ *   eval mean(L0.ln1[3])
+ *   check abs(loss - ln(V)) < 0.15
+ *   check allclose(rowsum(L0.pattern), 1, 1e-5)
+ *
+ * Grammar, lowest precedence first:
+ *   or:      and (('||' | 'or') and)*
+ *   and:     not (('&&' | 'and') not)*
+ *   not:     ('not' | '!') not | cmp
+ *   cmp:     sum (('<' | '<=' | '>' | '>=' | '==' | '!=') sum)?     (no chaining)
+ *   sum:     prod (('+' | '-') prod)*
+ *   prod:    unary (('*' | '/') unary)*
+ *   unary:   ('-' | '+') unary | power
+ *   power:   postfix (('^' | '**') unary)?                         (right assoc: 2^3^2 = 2^9)
+ *   postfix: primary ('[' slice ']')*                              (slice syntax: tv_slice)
+ *   primary: number | pi | inf | nan | true | false | '(' or ')' | func '(' args ')' | name
+ * Names are [A-Za-z_][A-Za-z0-9_.]* ("L0.attn.qkv.w"); a name followed by '(' is a function.
+ *
+ * All arithmetic is in double; tensor results are stored as float, scalars stay double.
+ * Scalars broadcast against tensors; tensors combine under numpy broadcasting (equal
+ * shapes, a (C,) row against a (T, C) matrix, size-1 dims). Comparisons and and/or/not
+ * give 0/1, elementwise on tensors; NaN counts as false. Reductions propagate NaN.
+ *
+ * Functions:
+ *   mean std var min max sum numel maxabs any all  → scalar (std/var: population, biased)
+ *   min(a, b) max(a, b)                            → elementwise
+ *   abs exp ln log sqrt tanh                       → elementwise (ln = log = natural log)
+ *   rowsum rowmax rowmean argmax softmax           → over the last dimension
+ *   allclose(a, b[, tol = 1e-5])                   → true when max |a - b| <= tol
+ */
+#ifndef GR_EXPR_H
+#define GR_EXPR_H
+
+#include "common.h"
+#include "tensor.h"
+
+#define EXPR_MAX_LEN 4096   /* longest accepted source text, in bytes */
+#define EXPR_MAX_DEPTH 200  /* deepest accepted nesting (parentheses, unary chains) */
+
+/* Resolves a name (e.g. "L0.pattern", "wte", "loss", "V", "T") to a tensor view (host
+ * memory, valid during the evaluation). Scalars are returned as 0-dim views.
+ * Returns 0, or -1 with e set ("unknown tensor 'L9.q' (the model has 2 layers)"). */
+typedef int (*ExprLookup)(void *ctx, const char *name, TensorView *out, GrErr *e);
+
+typedef struct {
+    int ndim;
+    int shape[TV_MAX_DIMS];
+    char dimname[TV_MAX_DIMS];
+    float *data;     /* owned, numel floats; ndim 0 → 1 float */
+    double scalar;   /* when ndim == 0, the value in double */
+    int is_bool;     /* from a comparison / and / or / not / allclose: shown as true/false */
+} ExprValue;
+
+/* Evaluates src. Returns 0 with *out filled (free it with expr_value_free), or -1 with a
+ * one-line message in e and *out empty (freeing it is harmless). Never crashes on any
+ * input: length is capped at EXPR_MAX_LEN and nesting at EXPR_MAX_DEPTH. */
+int expr_eval(const char *src, ExprLookup lookup, void *ctx, ExprValue *out, GrErr *e);
+void expr_value_free(ExprValue *v);
+
+/* Formats the value: a scalar with %.6g, a boolean scalar as "true"/"false"; a tensor as
+ * its shape, up to 8 rows of up to 8 values (head and tail with "..."), and a line of
+ * mean/std/min/max (a boolean tensor: how many are true). No trailing newline. */
+void expr_format(const ExprValue *v, StrBuf *out);
+
+/* For check: true if v is a non-zero scalar or a tensor whose every element is
+ * non-zero. NaN is false. */
+int expr_truthy(const ExprValue *v);
+
+/* A view of the value's data (valid while v lives), e.g. to hand a result to viz/. */
+TensorView expr_value_view(const ExprValue *v);
+
+#endif

@@ -1,0 +1,152 @@
+/* main.c — argv, modes (TUI, plain line mode, -c, script, lesson), the default model. */
+#include "session.h"
+
+#include <editline/readline.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int tui_main(Session *s);                                   /* repl/tui.c */
+int lesson_run_file(Session *s, const char *name, int batch); /* repl/lesson.c */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gptrepl [options] [SCRIPT]\n"
+            "  -c \"cmd; cmd\"      run commands and exit\n"
+            "  SCRIPT            run a script file (one command per line)\n"
+            "  --lesson NAME     run a lesson (--batch: no pauses, non-zero exit if a check fails)\n"
+            "  --plain           line mode even on a terminal (no TUI)\n"
+            "  --no-color        no colours (NO_COLOR is honoured too)\n"
+            "  --bail            stop a script at its first error\n"
+            "  --model PATH      start with this checkpoint instead of the bundled model\n"
+            "  --empty           start without a model\n"
+            "Without a script, commands come from the terminal (TUI) or from stdin.\n");
+}
+
+void session_default_model(Session *s)
+{
+    const char *dir = getenv("GPTREPL_MODELS");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tiny-fortunes.safetensors", dir && *dir ? dir : "models");
+    struct stat sb;
+    GrErr e;
+    char line[600];
+    if (stat(path, &sb) == 0) snprintf(line, sizeof line, "load %s", path);
+    else snprintf(line, sizeof line, "new tiny");
+    if (session_exec(s, line, &e) == CMD_ERR) fprintf(stderr, "warning: %s\n", e.msg);
+    sb_clear(&s->out);
+}
+
+static int run_stream(Session *s, FILE *f, const char *name)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    s->src_file = name;
+    s->src_line = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        s->src_line++;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        int rc = session_exec_multi(s, line);
+        if (rc == CMD_QUIT || (rc == CMD_ERR && s->bail)) break;
+    }
+    free(line);
+    s->src_file = NULL;
+    return 0;
+}
+
+static int interactive_plain(Session *s)
+{
+    using_history();
+    char hist[1024];
+    const char *home = getenv("HOME");
+    snprintf(hist, sizeof hist, "%s/.gptrepl_history", home ? home : ".");
+    read_history(hist);
+    printf("gptrepl — a live GPT you can take apart. 'help' lists commands, 'quit' leaves.\n");
+    for (;;) {
+        g_interrupted = 0;
+        char *line = readline("gptrepl> ");
+        if (!line) { putchar('\n'); break; }
+        if (*line) add_history(line);
+        int rc = session_exec_multi(s, line);
+        free(line);
+        if (rc == CMD_QUIT) break;
+    }
+    write_history(hist);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    Session s;
+    session_init(&s);
+    const char *cmds = NULL, *script = NULL, *lesson = NULL, *model = NULL;
+    int no_color = 0, plain = 0, batch = 0, empty = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-c") && i + 1 < argc) cmds = argv[++i];
+        else if (!strcmp(a, "--lesson") && i + 1 < argc) lesson = argv[++i];
+        else if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(a, "--batch")) batch = 1;
+        else if (!strcmp(a, "--plain")) plain = 1;
+        else if (!strcmp(a, "--no-color")) no_color = 1;
+        else if (!strcmp(a, "--bail")) s.bail = 1;
+        else if (!strcmp(a, "--empty")) empty = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gptrepl: unknown option '%s'\n", a); usage(stderr); return 2; }
+        else if (!script) script = a;
+        else { fprintf(stderr, "gptrepl: one script at a time ('%s' and '%s')\n", script, a); return 2; }
+    }
+    int in_tty = isatty(0), out_tty = isatty(1);
+    s.is_tty = out_tty;
+    s.color = no_color ? VIZ_COLOR_NONE : viz_color_detect(out_tty);
+    s.plain = plain || !in_tty || !out_tty;
+    const char *cols = getenv("COLUMNS");
+    if (cols && atoi(cols) >= 20) s.width = atoi(cols);
+    signal(SIGINT, on_sigint);
+
+    if (model) {
+        char line[1200];
+        snprintf(line, sizeof line, "load \"%s\"", model);
+        GrErr e;
+        if (session_exec(&s, line, &e) == CMD_ERR) { fprintf(stderr, "gptrepl: %s\n", e.msg); return 1; }
+        sb_clear(&s.out);
+    } else if (!empty) {
+        session_default_model(&s);
+    }
+
+    int interactive = !cmds && !script && !lesson && in_tty;
+    if (interactive) {
+        const char *why = NULL;
+        if (!backend_cuda(&why)) fprintf(stderr, "device: cpu (%s)\n", why);
+    }
+    if (lesson) {
+        s.lesson_batch = batch;
+        lesson_run_file(&s, lesson, batch);
+    } else if (cmds) {
+        session_exec_multi(&s, cmds);
+    } else if (script) {
+        FILE *f = fopen(script, "r");
+        if (!f) { fprintf(stderr, "gptrepl: cannot open %s\n", script); session_free(&s); return 2; }
+        run_stream(&s, f, script);
+        fclose(f);
+    } else if (interactive && !s.plain) {
+        tui_main(&s);
+    } else if (interactive) {
+        interactive_plain(&s);
+    } else {
+        run_stream(&s, stdin, "<stdin>");
+    }
+    int errors = s.errors;
+    session_free(&s);
+    return errors ? 1 : 0;
+}

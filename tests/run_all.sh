@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# run_all.sh — every test of `make test`: unit and parity programs, golden REPL
+# transcripts, every lesson in batch mode (en and vi), GPU parity (skips without a GPU).
+# Ends with the line "total: N passed, N failed"; exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 skipped=0
+fail_names=()
+export NO_COLOR=1 GPTREPL_TEST=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+RUNNER=()
+[ "${VALGRIND:-0}" = 1 ] && RUNNER=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+
+note() { printf '%s\n' "$*"; }
+ok()   { passed=$((passed + 1)); }
+bad()  { failed=$((failed + 1)); fail_names+=("$1"); note "FAIL: $1"; }
+
+# 1. test programs: each prints "NAME: N passed, N failed"
+for t in "$@"; do
+  [ -x "$t" ] || continue
+  out=$("${RUNNER[@]}" "$t" 2>&1); rc=$?
+  line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
+  note "${line:-$t: no summary line (exit $rc)}"
+  if [ $rc -ne 0 ]; then printf '%s\n' "$out" | grep -v 'passed, ' | tail -20; bad "$t"; else ok; fi
+done
+
+# 2. golden transcripts: tests/transcripts/NAME.gpt → NAME.out (stdout+stderr), timings masked
+norm() { sed -E 's/[0-9]+(\.[0-9]+)? (ms|tokens\/s|tok\/s)/<t> \2/g; s/, [0-9.]+ s$/, <t> s/'; }
+for s in tests/transcripts/*.gpt; do
+  [ -e "$s" ] || continue
+  want="${s%.gpt}.out"
+  got=$("${RUNNER[@]}" ./gptrepl --empty "$s" 2>&1 | norm)
+  if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then printf '%s\n' "$got" > "$want"; fi
+  if [ -f "$want" ] && diff -u "$want" <(printf '%s\n' "$got") > /tmp/gptrepl-diff.$$ 2>&1; then
+    note "transcript $(basename "$s"): identical"; ok
+  else
+    note "transcript $(basename "$s"): differs"; head -40 /tmp/gptrepl-diff.$$; bad "$s"
+  fi
+  rm -f /tmp/gptrepl-diff.$$
+done
+
+# 3. scripted REPL checks (exit codes, -c, stdin, --bail)
+tests/test_cli.sh && ok || bad tests/test_cli.sh
+
+# 4. lessons, both languages, batch mode
+mkdir -p /tmp/gptrepl-lessons
+for l in lessons/en/*.lesson lessons/vi/*.lesson; do
+  [ -e "$l" ] || continue
+  name="${l#lessons/}"; name="${name%.lesson}"
+  start=$(date +%s)
+  if out=$("${RUNNER[@]}" ./gptrepl --empty --lesson "$name" --batch 2>&1); then
+    note "lesson $name: ok ($(( $(date +%s) - start )) s)"; ok
+  else
+    printf '%s\n' "$out" | grep -E 'error|fail' | head -10; bad "lesson $name"
+  fi
+done
+
+# 5. GPU parity: needs a GPU (CI has none)
+if [ -x build/tests/gpu_parity ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  build/tests/gpu_parity && ok || bad gpu_parity
+else
+  note "gpu: SKIPPED (no CUDA device on this machine)"; skipped=$((skipped + 1))
+fi
+
+[ ${#fail_names[@]} -gt 0 ] && note "failed: ${fail_names[*]}"
+echo "total: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

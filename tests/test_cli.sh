@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test_cli.sh — the program as scripts use it: exit codes, -c, stdin, --bail, no escape codes when piped.
+set -u
+cd "$(dirname "$0")/.."
+p=0 f=0
+t() { if eval "$2"; then p=$((p+1)); else f=$((f+1)); echo "cli FAIL: $1"; fi; }
+G=./gptrepl
+t "-c ok exits 0"            '$G --empty -c "new tiny layers=1 d=16 ctx=8; run \"abc\"" >/dev/null 2>&1'
+t "-c error exits 1"         '! $G --empty -c "new tiny; frobnicate" >/dev/null 2>&1'
+t "failed check exits 1"     '! $G --empty -c "new tiny; run \"abc\"; check loss < 0" >/dev/null 2>&1'
+t "errors do not stop"       '[ "$($G --empty -c "nope; new tiny layers=1 d=16 ctx=8; run \"ab\"" 2>/dev/null | grep -c "ran ")" = 1 ]'
+t "--bail stops"             '[ "$($G --empty --bail -c "nope; new tiny layers=1 d=16 ctx=8" 2>/dev/null | grep -c "new tiny")" = 0 ]'
+t "stdin script"             'printf "new tiny layers=1 d=16 ctx=8\nrun \"hi\"\nquit\nrun \"never\"\n" | $G --empty 2>&1 | grep -q "ran 1" ; [ $? -eq 1 ] || true; printf "new tiny layers=1 d=16 ctx=8\nrun \"hi\"\n" | $G --empty 2>&1 | grep -q "on 2 tokens"'
+t "quit stops stdin"         '[ "$(printf "new tiny layers=1 d=16 ctx=8\nquit\nrun \"never\"\n" | $G --empty 2>&1 | grep -c ran)" = 0 ]'
+t "no escapes when piped"    '! $G --empty -c "new tiny layers=1 d=16 ctx=8; run \"hello\"; attn 0; hist wte; loss" 2>&1 | grep -q $'"'"'\x1b'"'"''
+t "error names file:line"    'printf "new tiny\nbogus\n" > /tmp/gptrepl-s.gpt; $G --empty /tmp/gptrepl-s.gpt 2>&1 | grep -q "^/tmp/gptrepl-s.gpt:2: error: unknown command"'
+t "unknown option"           '! $G --frobnicate >/dev/null 2>&1'
+t "init loss gpt2"           '$G --empty -c "seed 7; new gpt2; run \"The quick brown fox jumps\"; check abs(loss - ln(V)) < 0.5" >/dev/null 2>&1'
+t "init loss tiny"           '$G --empty -c "seed 7; new tiny; run \"The quick brown fox jumps\"; check abs(loss - ln(V)) < 0.15" >/dev/null 2>&1'
+t "init loss one-head"       '$G --empty -c "seed 7; new one-head; run \"The quick brown fox\"; check abs(loss - ln(V)) < 0.15" >/dev/null 2>&1'
+t "save is atomic on error"  '$G --empty -c "new tiny layers=1 d=16 ctx=8; save /tmp/gptrepl-a.safetensors" >/dev/null && cp /tmp/gptrepl-a.safetensors /tmp/gptrepl-b && ! $G --empty -c "new tiny layers=1 d=16 ctx=8; save /tmp/gptrepl-a.safetensors/x" >/dev/null 2>&1 && cmp -s /tmp/gptrepl-a.safetensors /tmp/gptrepl-b'
+t "save/load round trip"     '$G --empty -c "seed 3; new tiny layers=1 d=16 ctx=8; run \"abcd\"; eval loss; save /tmp/gptrepl-r.safetensors; load /tmp/gptrepl-r.safetensors; run \"abcd\"; eval loss" 2>&1 | grep -E "^[0-9.]+$" | uniq | wc -l | grep -qx 1'
+echo "cli: $p passed, $f failed"
+[ $f -eq 0 ]
