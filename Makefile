@@ -25,9 +25,8 @@ ifeq ($(SAN),1)
 OPT    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 CFLAGS ?=
-CFLAGS += -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(OPT) -I. -Icore -I/usr/include/stb -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wno-unknown-pragmas $(WARN) $(OPT) -I. -Icore -I/usr/include/stb -MMD -MP
 LDFLAGS ?=
-LDFLAGS += -fopenmp
 ifeq ($(SAN),1)
 LDFLAGS += -fsanitize=address,undefined
 endif

@@ -3,6 +3,7 @@
 #include "session.h"
 #include "expr.h"
 #include "safetensors.h"
+#include "train.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -168,6 +169,26 @@ static int adopt_model(Session *s, Model *m, const char *chars, const char *name
     return 0;
 }
 
+/* Loss of the last run's tokens with no ablation: a second forward pass over the same
+ * tokens, so the comparison is always like for like. */
+static float clean_loss_now(Session *s)
+{
+    if (!s->trace) return NAN;
+    if (!s->nabl) return s->trace->loss;
+    GrErr e;
+    Acts *a = acts_new(s->m, 1, s->trace->T, &e);
+    if (!a) return NAN;
+    float loss = NAN;
+    Forward f;
+    if (acts_set_tokens(s->m, a, s->trace->tokens_host, NULL, &e) == 0 && fwd_init(&f, s->m, a, &e) == 0) {
+        fwd_run(&f);
+        loss = a->loss;
+        fwd_free(&f);
+    }
+    acts_free(s->m, a);
+    return loss;
+}
+
 /* ---------------- tensor lookup (for eval, check, show, hist …) ---------------- */
 
 static float g_scalar[16];
@@ -234,8 +255,9 @@ static int lookup(void *ctx, const char *name, TensorView *out, GrErr *e)
         return 0;
     }
     if (!strcmp(name, "clean_loss")) {
-        if (isnan(s->clean_loss)) return gr_fail(e, "no clean loss: run without ablations first");
-        *out = scalar_view(s->clean_loss);
+        float cl = clean_loss_now(s);
+        if (isnan(cl)) return gr_fail(e, "no clean loss: 'run' a text of at least two tokens first");
+        *out = scalar_view(cl);
         return 0;
     }
     if (!strcmp(name, "val_loss")) {
@@ -750,8 +772,10 @@ static int cmd_loss(Session *s, int argc, char **argv, const char *rest, GrErr *
     else if (loss < lnv) verdict = "below ln V: the model has learned something about the text";
     else verdict = "above ln V: worse than uniform guessing — confidently wrong";
     sb_printf(&s->out, "verdict: %s\n", verdict);
-    if (s->nabl && !isnan(s->clean_loss))
-        sb_printf(&s->out, "ablated: %.4f vs clean %.4f (%+.4f)\n", loss, s->clean_loss, loss - s->clean_loss);
+    if (s->nabl) {
+        float cl = clean_loss_now(s);
+        sb_printf(&s->out, "ablated: %.4f vs clean %.4f on the same tokens (%+.4f)\n", loss, cl, loss - cl);
+    }
     return CMD_OK;
 }
 
@@ -1337,8 +1361,8 @@ static int cmd_ablate(Session *s, int argc, char **argv, const char *rest, GrErr
     if (rc) return CMD_ERR;
     s->abl[s->nabl++] = ab;
     if (s->fwd_ready) s->fwd.nabl = s->nabl;
-    sb_printf(&s->out, "ablating %s (%s); 'run' again to see the effect%s\n", ab.target, m,
-              isnan(s->clean_loss) ? "" : ", 'loss' compares with the clean run");
+    sb_printf(&s->out, "ablating %s (%s); 'run' again to see the effect, 'loss' compares with the clean model\n",
+              ab.target, m);
     return CMD_OK;
 }
 
@@ -1427,6 +1451,49 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
     free(lg);
     free(ids);
     sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\n", m->be->name, T, fwd_ms, ngen / gen_s);
+    /* One training step on random rows (the model's weights are restored afterwards,
+     * so bench never changes what the learner has). */
+    int B = m->cfg.vocab > 1000 ? 4 : 16, TT = m->cfg.vocab > 1000 ? 64 : (m->cfg.ctx < 128 ? m->cfg.ctx : 128);
+    const char *bs = opt(argc, argv, "--batch");
+    if (bs) B = atoi(bs) > 0 ? atoi(bs) : B;
+    if (flag(argc, argv, "--no-train")) return CMD_OK;
+    float *saved = malloc(m->total * sizeof(float));
+    if (!saved) return CMD_OK;
+    m->be->download(saved, m->params, m->total * sizeof(float));
+    int had_opt = m->m != NULL;
+    long step0 = m->step;
+    TrainCfg tc;
+    train_cfg_default(&tc);
+    tc.batch = B;
+    tc.ctx = TT;
+    tc.steps = 0;
+    Trainer *tr = trainer_new(m, &tc, NULL, e);
+    if (tr) {
+        int *rows = malloc(sizeof(int) * (size_t)B * (TT + 1));
+        for (int i = 0; i < B * (TT + 1); i++) rows[i] = (int)rng_below(&r, (uint64_t)m->cfg.vocab);
+        StepInfo si;
+        trainer_step_rows(tr, rows, &si, e); /* warm-up */
+        double best = 1e30;
+        int k = 0;
+        t0 = now_ms();
+        do {
+            trainer_step_rows(tr, rows, &si, e);
+            if (si.ms < best) best = si.ms;
+            k++;
+        } while (now_ms() - t0 < 3000 && k < 20);
+        sb_printf(&s->out, "train_B=%d\ntrain_T=%d\ntrain_step_ms=%.2f\ntrain_tok_s=%.0f\n", B, TT, best, B * TT / (best / 1e3));
+        free(rows);
+        trainer_free(tr);
+    }
+    m->be->upload(m->params, saved, m->total * sizeof(float));
+    free(saved);
+    m->step = step0;
+    if (!had_opt) {
+        m->be->free(m->m);
+        m->be->free(m->v);
+        m->be->free(m->grads);
+        m->m = m->v = m->grads = NULL;
+    }
     return CMD_OK;
 }
 
@@ -1494,7 +1561,7 @@ const Command COMMANDS[] = {
      "train the live model; progress, loss curve, val loss",
      "  options: --batch B --ctx T --lr X --warmup N --eval-every N --clip X --accum N\n"
      "  Ctrl-C stops after the current step and keeps the weights"},
-    {"bench", cmd_bench, 0, 0, "bench", "forward / generation timings on the live model", NULL},
+    {"bench", cmd_bench, 0, 0, "bench [--batch B] [--no-train]", "forward / generation / train-step timings on the live model", NULL},
     {"lesson", cmd_lesson, 0, 1, "lesson [NAME]", "list lessons, or start one", NULL},
     {NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

@@ -151,6 +151,9 @@ out:
 
 int session_exec_multi(Session *s, const char *line)
 {
+    const char *p = line;
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p == '#') return CMD_OK; /* a comment line, ';' and all */
     /* Split at ';' outside quotes. */
     size_t n = strlen(line);
     char *buf = malloc(n + 1);

@@ -589,7 +589,7 @@ TEST(png_heatmap)
     /* a 6×6 causal map whose largest weight is off the diagonal, plus a NaN */
     float d[36];
     causal_matrix(d, 6);
-    d[4 * 6 + 1] = 0.9f;
+    d[4 * 6 + 1] = 1.25f;
     d[5 * 6 + 2] = NAN;
     check_heat_png(tmp_path("heat6.png"), 0, 0, d, 6, 6, LABELS, 1);
     check_heat_png(tmp_path("heat6_small.png"), 640, 400, d, 6, 6, NULL, 1);

@@ -613,7 +613,7 @@ static void heat_layout(HeatLayout *L, Font *f, int W, int H, const char *title,
     if (L->cell >= 3) L->cell = floor(L->cell);
     L->rstride = L->cell >= L->lab_px * 1.1 ? 1 : (int)ceil(L->lab_px * 1.1 / L->cell);
     L->cstride = L->rstride;
-    L->annotate = f->ok && L->cell >= 44 && rows * cols <= 400;
+    L->annotate = f->ok && L->cell >= 44 && (long)rows * cols <= 400;
     double pw = L->cell * cols, ph = L->cell * rows;
     double gw = L->lw + L->gc * pw + (L->gc - 1) * L->gap + rw;
     double gh = L->gr * (L->sub_h + ph + L->lh) + (L->gr - 1) * L->gap;
@@ -1095,13 +1095,40 @@ int viz_png_line(const char *path, int w, int h, const char *title, const char *
         sb_free(&t);
     }
     double hw = s.base / 12.0 < 1 ? 1 : s.base / 12.0;
-    int prev = -1;
-    for (int i = 0; i < n; i++) {
-        if (!isfinite(y[i])) { prev = -1; continue; }
-        double xx = px_x(&p, n > 1 ? i : 0.5), yy = px_y(&p, y[i]);
-        if (prev >= 0) cov_segment(cov, w, h, px_x(&p, prev), px_y(&p, y[prev]), xx, yy, hw);
-        else if (i + 1 >= n || !isfinite(y[i + 1])) cov_segment(cov, w, h, xx, yy, xx, yy, hw * 1.8);
-        prev = i;
+    int cols = (int)(p.x1 - p.x0) + 1;
+    if (n <= 4 * cols) {
+        int prev = -1;
+        for (int i = 0; i < n; i++) {
+            if (!isfinite(y[i])) { prev = -1; continue; }
+            double xx = px_x(&p, n > 1 ? i : 0.5), yy = px_y(&p, y[i]);
+            if (prev >= 0) cov_segment(cov, w, h, px_x(&p, prev), px_y(&p, y[prev]), xx, yy, hw);
+            else if (i + 1 >= n || !isfinite(y[i + 1])) cov_segment(cov, w, h, xx, yy, xx, yy, hw * 1.8);
+            prev = i;
+        }
+    } else {
+        /* many more points than pixels: per pixel column, the min..max envelope, joined
+         * from the last value of one column to the first of the next */
+        double last_x = 0, last_y = 0;
+        int have_last = 0;
+        for (int k = 0; k < cols; k++) {
+            long i0 = (long)((double)k * n / cols), i1 = (long)((double)(k + 1) * n / cols);
+            double lo_v = INFINITY, hi_v = -INFINITY, first = NAN, last = NAN;
+            int broken = 0;
+            for (long i = i0; i < i1 && i < n; i++) {
+                if (!isfinite(y[i])) { broken = 1; continue; }
+                if (isnan(first)) first = y[i];
+                last = y[i];
+                if (y[i] < lo_v) lo_v = y[i];
+                if (y[i] > hi_v) hi_v = y[i];
+            }
+            if (isnan(first)) { have_last = 0; continue; }
+            double xx = p.x0 + k + 0.5;
+            if (have_last && !broken) cov_segment(cov, w, h, last_x, last_y, xx, px_y(&p, first), hw);
+            cov_segment(cov, w, h, xx, px_y(&p, lo_v), xx, px_y(&p, hi_v), hw);
+            last_x = xx;
+            last_y = px_y(&p, last);
+            have_last = 1;
+        }
     }
     for (size_t i = 0; i < (size_t)w * h; i++)
         if (cov[i] > 0) blend_px(&cv, (int)(i % w), (int)(i / w), ACCENT_RGB, (int)(cov[i] * 255 + 0.5));

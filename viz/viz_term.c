@@ -309,6 +309,7 @@ static void put_accent(StrBuf *o, VizColor m)
 }
 
 #define RESET "\x1b[0m"
+#define BAR_MAX 64 /* longest bar in histograms and bar charts, so values stay near their bars */
 
 /* A run of w columns filled to fraction f (0..1) with eighth blocks (or '#'). */
 static void put_bar(StrBuf *o, VizColor m, double f, int w, int min_visible, int pad)
@@ -706,6 +707,7 @@ int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data
         int cw = ndigits((long)(cmax > (size_t)LONG_MAX ? LONG_MAX : (long)cmax));
         int prefix = 1 + ew + 2 + ew + 1 + 1 + cw + 1;
         int bw = W - prefix;
+        if (bw > BAR_MAX) bw = BAR_MAX;
         if (bw < 1) bw = 1;
         for (int k = 0; k < bins; k++) {
             snprintf(a, sizeof a, fmt, lo + (hi - lo) * k / bins);
@@ -780,6 +782,7 @@ int viz_bars(StrBuf *out, const VizOpts *o, const char *title, const char *const
     if (lw > lmax) lw = lmax;
     if (lw < 1) lw = 1;
     int bw = W - lw - 1 - 1 - vw;
+    if (bw > BAR_MAX) bw = BAR_MAX;
     if (bw < 1) bw = 1;
     double scale = unit ? 1.0 : (mx - mn > 0 ? mx - mn : 1.0);
     int negw = mn < 0 ? (int)(bw * (-mn) / scale + 0.5) : 0;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench.sh — `make bench`: gptrepl and Debian's PyTorch on the same configs, same machine,
+# same script; reports ratios (the figures that matter), not absolute timings alone.
+set -u
+cd "$(dirname "$0")/.."
+G=./gptrepl
+kv() { grep "^$1=" | head -1 | cut -d= -f2; }
+echo "== gptrepl =="
+tiny=$($G --empty -c "seed 1; new tiny; bench")
+gpt2=$($G --empty -c "seed 1; new gpt2; bench")
+printf '%s\n' "tiny:" "$tiny" "gpt2:" "$gpt2" | sed 's/^/  /'
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads) =="
+  pt=$(/usr/bin/python3 tests/bench_torch.py all)
+  printf '%s\n' "$pt" | sed 's/^/  /'
+  f=$(printf '%s\n' "$gpt2" | kv forward_ms); pf=$(printf '%s\n' "$pt" | kv torch_gpt2_forward_ms)
+  t=$(printf '%s\n' "$gpt2" | kv train_step_ms); pt2=$(printf '%s\n' "$pt" | kv torch_gpt2_train_step_ms)
+  tt=$(printf '%s\n' "$tiny" | kv train_tok_s); ptt=$(printf '%s\n' "$pt" | kv torch_tiny_train_tok_s)
+  g=$(printf '%s\n' "$gpt2" | kv generate_tok_s)
+  echo "== ratios =="
+  awk -v a="$f" -v b="$pf" 'BEGIN{printf "gpt2 forward B1 T64:      %.3f x PyTorch time   (goal <= 0.30)\n", a/b}'
+  awk -v a="$t" -v b="$pt2" 'BEGIN{printf "gpt2 train step B4 T64:   %.3f x PyTorch time   (goal <= 0.50)\n", a/b}'
+  awk -v a="$tt" -v b="$ptt" 'BEGIN{printf "tiny train tokens/s:      %.2f x PyTorch        (goal >= 2.0)\n", a/b}'
+  echo "gpt2 generation (KV cache): $g tokens/s   (goal >= 25; PyTorch without a cache: ~2.5)"
+else
+  echo "(PyTorch not installed: apt-get install python3-torch for the comparison)"
+fi
