@@ -92,6 +92,7 @@ run: all
 
 TEST_ENV := NO_COLOR= GPTREPL_TEST=1
 test: deps-check gptrepl $(TEST_BIN)
+	@[ -f models/gpt2/encoder.json ] || models/gpt2/fetch.sh >/dev/null 2>&1 || true
 	@SAN=$(SAN) BUILD=$(BUILD) tests/run_all.sh $(TEST_BIN)
 
 bench: all
@@ -99,8 +100,19 @@ bench: all
 
 fixtures:
 	/usr/bin/python3 tests/make_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/make_interop_fixtures.py tests/fixtures
 
 clean:
 	rm -rf build build-san gptrepl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+gpt2-tokenizer:
+	models/gpt2/fetch.sh
+
+models: gptrepl
+	models/make_model.sh
+
+# The REPL transcripts and CLI tests under memcheck (0 errors, 0 definitely lost).
+valgrind: gptrepl
+	VALGRIND=1 tests/run_all.sh

@@ -1,4 +1,5 @@
 #include "ckpt.h"
+#include "interop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,8 +76,16 @@ static int read_params(const StFile *f, const char *path, const Model *m, const 
 
 Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e)
 {
+    if (extra) extra->chars = NULL;
+    if (llmc_is_bin(path)) return llmc_load(path, be, e);
     StFile f;
     if (st_open(&f, path, e)) return NULL;
+    const char *fmt = st_meta(&f, "format");
+    if ((!fmt || strcmp(fmt, "gptrepl")) && hf_is_gpt2(&f)) {
+        Model *hm = hf_load_gpt2(&f, path, be, e);
+        st_close(&f);
+        return hm;
+    }
     GptConfig c;
     Model *m = NULL;
     float *host = NULL;

@@ -3,6 +3,7 @@
 #include "session.h"
 #include "expr.h"
 #include "safetensors.h"
+#include "interop.h"
 #include "train.h"
 
 #include <ctype.h>
@@ -402,17 +403,22 @@ static int cmd_load(Session *s, int argc, char **argv, const char *rest, GrErr *
     char buf[1024];
     struct stat sb;
     if (stat(path, &sb) != 0 && !strchr(path, '/')) {
-        /* A bare name: look in models/ and $GPTREPL_MODELS. */
-        snprintf(buf, sizeof buf, "%s/%s.safetensors", MODELS_DIR(), path);
-        if (stat(buf, &sb) == 0) path = buf;
-        else {
-            snprintf(buf, sizeof buf, "%s/%s/model.safetensors", MODELS_DIR(), path);
-            if (stat(buf, &sb) == 0) path = buf;
+        /* A bare name: look in $GPTREPL_MODELS, then models/. */
+        const char *dirs[2] = {getenv("GPTREPL_MODELS"), "models"};
+        for (int d = 0; d < 2 && path == argv[1]; d++) {
+            if (!dirs[d] || !*dirs[d]) continue;
+            snprintf(buf, sizeof buf, "%s/%s.safetensors", dirs[d], argv[1]);
+            if (stat(buf, &sb) == 0) { path = buf; break; }
+            snprintf(buf, sizeof buf, "%s/%s/model.safetensors", dirs[d], argv[1]);
+            if (stat(buf, &sb) == 0) { path = buf; break; }
         }
     }
-    if (!strcmp(argv[1], "gpt2") && path == argv[1])
-        return gr_fail(e, "GPT-2 weights not found in %s/gpt2/: download model.safetensors from huggingface.co/gpt2 "
-                          "(openai-community/gpt2) into %s/gpt2/, then 'load gpt2'", MODELS_DIR(), MODELS_DIR()), CMD_ERR;
+    if (path == argv[1] && !strncmp(argv[1], "gpt2", 4) && !strchr(argv[1], '.'))
+        return gr_fail(e, "%s weights not found: looked for %s/%s/model.safetensors and %s/%s.safetensors. Download "
+                          "model.safetensors (and config.json) from https://huggingface.co/openai-community/%s into %s/%s/ "
+                          "(or set GPTREPL_MODELS), then 'load %s'; 'make gpt2-tokenizer' fetches its tokenizer",
+                       argv[1], MODELS_DIR(), argv[1], MODELS_DIR(), argv[1], argv[1], MODELS_DIR(), argv[1], argv[1]),
+               CMD_ERR;
     CkptExtra ex = {0};
     Model *m = ckpt_load(path, s->m ? s->m->be : &backend_cpu, &ex, e);
     if (!m) return CMD_ERR;
@@ -427,11 +433,19 @@ static int cmd_load(Session *s, int argc, char **argv, const char *rest, GrErr *
 static int cmd_save(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
     if (need_model(s, e)) return CMD_ERR;
+    const char *path = pos_arg(argc, argv, 1), *fmt = opt(argc, argv, "--format");
+    if (fmt && strcmp(fmt, "llmc") && strcmp(fmt, "safetensors"))
+        return gr_fail(e, "save: --format takes safetensors or llmc, not '%s'", fmt), CMD_ERR;
+    if ((fmt && !strcmp(fmt, "llmc")) || (!fmt && strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".bin"))) {
+        if (llmc_save(s->m, path, e)) return CMD_ERR;
+        sb_printf(&s->out, "saved %s (llm.c format, %zu parameters)\n", path, s->m->total);
+        return CMD_OK;
+    }
     char *chars = tok_chars_utf8(&s->tok);
-    int rc = ckpt_save(s->m, chars, argv[1], e);
+    int rc = ckpt_save(s->m, chars, path, e);
     free(chars);
     if (rc) return CMD_ERR;
-    sb_printf(&s->out, "saved %s (%zu parameters%s)\n", argv[1], s->m->total, s->m->m ? " + optimizer state" : "");
+    sb_printf(&s->out, "saved %s (%zu parameters%s)\n", path, s->m->total, s->m->m ? " + optimizer state" : "");
     return CMD_OK;
 }
 
@@ -1527,8 +1541,11 @@ const Command COMMANDS[] = {
      "  keys: layers heads d ctx vocab=N|chars|chars:FILE|bytes norm=pre|post tie=on|off\n"
      "        act=gelu|relu pos=learned|none mlp=on|off logit_scale=on|off\n"
      "  init: N(0, 0.02), residual projections 0.02/sqrt(2*layers), seeded by 'seed N'"},
-    {"load", cmd_load, 1, 1, "load PATH|NAME", "load a safetensors checkpoint (NAME looks in models/)", NULL},
-    {"save", cmd_save, 1, 1, "save PATH", "save the model (and optimizer state) atomically", NULL},
+    {"load", cmd_load, 1, 1, "load PATH|NAME", "load a checkpoint: ours, Hugging Face GPT-2, or llm.c .bin",
+     "  NAME (e.g. gpt2) looks for models/NAME/model.safetensors and models/NAME.safetensors,\n"
+     "  and in $GPTREPL_MODELS; Hugging Face Conv1D weights are transposed on load"},
+    {"save", cmd_save, 1, 1, "save PATH [--format safetensors|llmc]", "save the model (and optimizer state) atomically",
+     "  PATH.bin or --format llmc writes an llm.c model file (GPT-2 configs only)"},
     {"model", cmd_model, 0, 0, "model", "config, the block diagram with shapes, device", NULL},
     {"params", cmd_params, 0, 0, "params [--by group|layer]", "exact parameter counts and shares, tied vs untied", NULL},
     {"device", cmd_device, 0, 1, "device [cpu|cuda]", "show or move the live model's device", NULL},
