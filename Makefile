@@ -15,8 +15,10 @@ CC := gcc
 endif
 
 BUILD := build
+BIN := gptrepl
 ifeq ($(SAN),1)
 BUILD := build-san
+BIN := build-san/gptrepl
 endif
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
@@ -51,9 +53,9 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test bench deps deps-check fixtures clean models gpt2-tokenizer valgrind fuzz
-all: deps-check gptrepl
+all: deps-check $(BIN)
 
-gptrepl: $(BUILD)/repl/main.o $(BUILD)/libgptrepl.a
+$(BIN): $(BUILD)/repl/main.o $(BUILD)/libgptrepl.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libgptrepl.a: $(LIB_OBJ)
@@ -91,9 +93,9 @@ run: all
 	./gptrepl
 
 TEST_ENV := NO_COLOR= GPTREPL_TEST=1
-test: deps-check gptrepl $(TEST_BIN)
+test: deps-check $(BIN) $(TEST_BIN)
 	@[ -f models/gpt2/encoder.json ] || models/gpt2/fetch.sh >/dev/null 2>&1 || true
-	@SAN=$(SAN) BUILD=$(BUILD) tests/run_all.sh $(TEST_BIN)
+	@GPTREPL=$(BIN) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
 
 bench: all
 	@tests/bench.sh

@@ -748,7 +748,6 @@ static int cmd_show(Session *s, int argc, char **argv, const char *rest, GrErr *
 
 static int cmd_eval(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
-    if (need_model(s, e)) return CMD_ERR;
     ExprValue v;
     if (expr_eval(rest, lookup, s, &v, e)) return CMD_ERR;
     expr_format(&v, &s->out);
@@ -759,7 +758,6 @@ static int cmd_eval(Session *s, int argc, char **argv, const char *rest, GrErr *
 
 static int cmd_check(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
-    if (need_model(s, e)) return CMD_ERR;
     ExprValue v;
     if (expr_eval(rest, lookup, s, &v, e)) return CMD_ERR;
     int ok = expr_truthy(&v);

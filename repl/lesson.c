@@ -1,6 +1,7 @@
 /* lesson.c — lesson scripts: prose is shown, "> cmd" lines run, "? expr" lines are checks.
  * Interactive mode pauses between paragraphs; batch mode runs through and counts failures. */
 #include "session.h"
+#include "lesson.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -84,6 +85,57 @@ static int pause_for_user(Session *s)
     }
 }
 
+int lesson_parse(const char *text, size_t len, Lesson *out, GrErr *e)
+{
+    memset(out, 0, sizeof *out);
+    int cap = 0, line = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && text[j] != '\n') j++;
+        line++;
+        size_t n = j - i;
+        if (n && text[i + n - 1] == '\r') n--;
+        if (memchr(text + i, 0, n)) { lesson_free(out); return gr_fail(e, "line %d: a NUL byte in a lesson", line); }
+        if (n > 4000) { lesson_free(out); return gr_fail(e, "line %d: longer than 4000 bytes", line); }
+        const char *l = text + i;
+        int kind = LI_PROSE;
+        size_t skip = 0;
+        if (n == 0) kind = LI_BREAK;
+        else if (line == 1 && n >= 2 && l[0] == '#' && l[1] == ' ') { kind = LI_TITLE; skip = 2; }
+        else if (l[0] == '>') { kind = LI_CMD; skip = 1; }
+        else if (l[0] == '?') { kind = LI_CHECK; skip = 1; }
+        else if (l[0] == '!') { kind = LI_FAIL; skip = 1; }
+        else if (n >= 2 && l[0] == '/' && l[1] == '/') { kind = LI_NOTE; skip = 2; }
+        while (skip < n && (kind == LI_CMD || kind == LI_CHECK || kind == LI_FAIL) && l[skip] == ' ') skip++;
+        if ((kind == LI_CMD || kind == LI_CHECK || kind == LI_FAIL) && skip >= n) {
+            lesson_free(out);
+            return gr_fail(e, "line %d: '%c' with nothing after it", line, l[0]);
+        }
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            LessonItem *ni = realloc(out->items, sizeof(LessonItem) * (size_t)cap);
+            if (!ni) { lesson_free(out); return gr_fail(e, "out of memory"); }
+            out->items = ni;
+        }
+        LessonItem *it = &out->items[out->n++];
+        it->kind = kind;
+        it->line = line;
+        it->text = strndup(l + skip, n - skip);
+        if (kind == LI_TITLE && !out->title) out->title = strdup(it->text);
+        i = j + 1;
+    }
+    return 0;
+}
+
+void lesson_free(Lesson *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->items[i].text);
+    free(l->items);
+    free(l->title);
+    memset(l, 0, sizeof *l);
+}
+
 int lesson_run_file(Session *s, const char *name, int batch)
 {
     char path[1024];
@@ -96,88 +148,95 @@ int lesson_run_file(Session *s, const char *name, int batch)
         s->errors++;
         return -1;
     }
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
         s->errors++;
         return -1;
     }
-    /* Read all lines so "back" can rewind. */
-    char **lines = NULL;
-    int n = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 128;
-            lines = realloc(lines, sizeof(char *) * (size_t)cap);
-        }
-        lines[n++] = strdup(line);
-    }
-    free(line);
+    StrBuf text;
+    sb_init(&text);
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) sb_putn(&text, buf, k);
     fclose(f);
+    Lesson les;
+    GrErr pe;
+    if (lesson_parse(text.s ? text.s : "", text.len, &les, &pe)) {
+        /* "line N: why" → "path:N: error: why" */
+        const char *why = strchr(pe.msg, ':');
+        fprintf(stderr, "%s:%d: error: %s\n", path, atoi(pe.msg + 5), why ? why + 2 : pe.msg);
+        sb_free(&text);
+        s->errors++;
+        return -1;
+    }
+    sb_free(&text);
     int checks = 0, failed = 0, cmd_errors = 0;
     int para_start = 0, prev_para = 0;
     const char *saved_file = s->src_file;
-    for (int i = 0; i < n; i++) {
-        const char *l = lines[i];
-        s->src_file = path;
-        s->src_line = i + 1;
-        if (l[0] == '>' ) {
-            const char *cmd = l + 1 + (l[1] == ' ');
-            if (!batch) printf("\x1b[1m> %s\x1b[0m\n" + (s->color == VIZ_COLOR_NONE ? 0 : 0), cmd);
-            else printf("> %s\n", cmd);
+    s->src_file = path;
+    for (int i = 0; i < les.n; i++) {
+        const LessonItem *it = &les.items[i];
+        s->src_line = it->line;
+        switch (it->kind) {
+        case LI_TITLE:
+            printf("%s\n", it->text);
+            break;
+        case LI_PROSE:
+            printf("%s\n", it->text);
+            break;
+        case LI_NOTE:
+            break;
+        case LI_CMD: {
+            printf("> %s\n", it->text);
             fflush(stdout);
             int before = s->errors;
-            session_exec_multi(s, cmd);
+            session_exec_multi(s, it->text);
             if (s->errors > before) cmd_errors++;
-        } else if (l[0] == '?') {
-            const char *expr = l + 1 + (l[1] == ' ');
-            char buf[2048];
-            snprintf(buf, sizeof buf, "check %s", expr);
+            break;
+        }
+        case LI_CHECK: {
+            char cbuf[4100];
+            snprintf(cbuf, sizeof cbuf, "check %s", it->text);
             checks++;
             int before = s->errors;
-            session_exec_multi(s, buf);
+            session_exec_multi(s, cbuf);
             if (s->errors > before) failed++;
-        } else if (l[0] == '!' ) {
-            /* "! cmd": a command that must fail (teaches an error message). */
-            const char *cmd = l + 1 + (l[1] == ' ');
+            break;
+        }
+        case LI_FAIL: {
             GrErr e = {{0}};
-            printf("> %s\n", cmd);
-            int rc = session_exec(s, cmd, &e);
+            printf("> %s\n", it->text);
+            int rc = session_exec(s, it->text, &e);
             session_flush_stdout(s);
+            checks++;
             if (rc == CMD_ERR) printf("error (expected): %s\n", e.msg);
             else {
-                fprintf(stderr, "%s:%d: error: expected '%s' to fail\n", path, i + 1, cmd);
+                fprintf(stderr, "%s:%d: error: expected '%s' to fail\n", path, it->line, it->text);
                 s->errors++;
                 failed++;
             }
-            checks++;
-        } else if (l[0] == 0) {
+            break;
+        }
+        case LI_BREAK:
             printf("\n");
             if (!batch && i > para_start) {
                 int r = pause_for_user(s);
-                if (r < 0) break;
-                if (r == 1) {
+                if (r < 0) i = les.n;
+                else if (r == 1) {
                     i = prev_para - 1;
                     para_start = prev_para;
-                    continue;
+                } else {
+                    prev_para = para_start;
+                    para_start = i + 1;
                 }
-                prev_para = para_start;
-                para_start = i + 1;
             }
-        } else if (!strncmp(l, "//", 2)) {
-            /* a note for lesson authors */
-        } else {
-            printf("%s\n", l);
+            break;
         }
     }
     fflush(stdout);
     s->src_file = saved_file;
-    for (int i = 0; i < n; i++) free(lines[i]);
-    free(lines);
+    lesson_free(&les);
     printf("lesson %s: %d checks, %d failed, %d command errors\n", path, checks, failed, cmd_errors);
     return failed || cmd_errors ? -1 : 0;
 }

@@ -6,6 +6,8 @@ set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 skipped=0
 fail_names=()
+G=${GPTREPL:-./gptrepl}
+export GPTREPL="$G"
 export NO_COLOR=1 GPTREPL_TEST=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 RUNNER=()
 [ "${VALGRIND:-0}" = 1 ] && RUNNER=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
@@ -28,7 +30,7 @@ norm() { sed -E 's/[0-9]+(\.[0-9]+)? (ms|tokens\/s|tok\/s)/<t> \2/g; s/, [0-9.]+
 for s in tests/transcripts/*.gpt; do
   [ -e "$s" ] || continue
   want="${s%.gpt}.out"
-  got=$("${RUNNER[@]}" ./gptrepl --empty "$s" 2>&1 | norm)
+  got=$("${RUNNER[@]}" "$G" --empty "$s" 2>&1 | norm)
   if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then printf '%s\n' "$got" > "$want"; fi
   if [ -f "$want" ] && diff -u "$want" <(printf '%s\n' "$got") > /tmp/gptrepl-diff.$$ 2>&1; then
     note "transcript $(basename "$s"): identical"; ok
@@ -47,7 +49,7 @@ for l in lessons/en/*.lesson lessons/vi/*.lesson; do
   [ -e "$l" ] || continue
   name="${l#lessons/}"; name="${name%.lesson}"
   start=$(date +%s)
-  if out=$("${RUNNER[@]}" ./gptrepl --empty --lesson "$name" --batch 2>&1); then
+  if out=$("${RUNNER[@]}" "$G" --empty --lesson "$name" --batch 2>&1); then
     note "lesson $name: ok ($(( $(date +%s) - start )) s)"; ok
   else
     printf '%s\n' "$out" | grep -E 'error|fail' | head -10; bad "lesson $name"

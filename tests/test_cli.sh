@@ -4,7 +4,7 @@ set -u
 cd "$(dirname "$0")/.."
 p=0 f=0
 t() { if eval "$2"; then p=$((p+1)); else f=$((f+1)); echo "cli FAIL: $1"; fi; }
-G=./gptrepl
+G=${GPTREPL:-./gptrepl}
 t "-c ok exits 0"            '$G --empty -c "new tiny layers=1 d=16 ctx=8; run \"abc\"" >/dev/null 2>&1'
 t "-c error exits 1"         '! $G --empty -c "new tiny; frobnicate" >/dev/null 2>&1'
 t "failed check exits 1"     '! $G --empty -c "new tiny; run \"abc\"; check loss < 0" >/dev/null 2>&1'
