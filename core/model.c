@@ -323,7 +323,15 @@ void model_init_random(Model *m, uint64_t seed)
             for (size_t j = 0; j < p->numel; j++) x[j] = is_ln_gain ? 1.0f : 0.0f;
         } else {
             float sd = (strstr(n, "attn.proj.w") || strstr(n, "mlp.proj.w")) ? resid_std : 0.02f;
-            for (size_t j = 0; j < p->numel; j++) x[j] = (float)(sd * rng_normal(&r));
+            /* Box–Muller gives two normals per (log, sqrt, cos/sin): use both. */
+            size_t j = 0;
+            for (; j + 1 < p->numel; j += 2) {
+                double a, b;
+                rng_normal2(&r, &a, &b);
+                x[j] = (float)(sd * a);
+                x[j + 1] = (float)(sd * b);
+            }
+            if (j < p->numel) x[j] = (float)(sd * rng_normal(&r));
         }
     }
     m->be->upload(m->params, host, m->total * sizeof(float));

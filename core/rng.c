@@ -46,3 +46,12 @@ double rng_normal(Rng *r)
     double u2 = (rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+void rng_normal2(Rng *r, double *a, double *b)
+{
+    double u1 = ((rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+    double u2 = (rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+    *a = rad * cos(th);
+    *b = rad * sin(th);
+}

@@ -14,5 +14,7 @@ float rng_uniform(Rng *r);
 uint64_t rng_below(Rng *r, uint64_t n);
 /* Standard normal (Box–Muller in double). */
 double rng_normal(Rng *r);
+/* Two independent standard normals from one Box–Muller draw. */
+void rng_normal2(Rng *r, double *a, double *b);
 
 #endif

@@ -1445,6 +1445,33 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
         t1 = now_ms();
     } while (t1 - t0 < 1000 && reps < 50);
     double fwd_ms = (t1 - t0) / reps;
+    /* Pictures of this model: every terminal picture a learner draws, then one PNG. */
+    double render_ms = 0, png_ms = 0;
+    {
+        const TraceEntry *pe = acts_find(a, "L0.pattern");
+        float *pat = malloc(sizeof(float) * pe->per_batch);
+        m->be->download(pat, pe->data, sizeof(float) * pe->per_batch);
+        const char **lab = malloc(sizeof(char *) * (size_t)T);
+        for (int i = 0; i < T; i++) lab[i] = "tok";
+        VizOpts o = {.color = VIZ_COLOR_TRUE, .width = 120};
+        StrBuf tmp;
+        sb_init(&tmp);
+        TensorView wv;
+        model_param_view(m, "L0.attn.qkv.w", &wv, e);
+        double r0 = now_ms();
+        viz_heatmap(&tmp, &o, "attn", pat, T, T, lab, lab, 1, e);
+        viz_hist(&tmp, &o, "w", wv.data, tv_numel(&wv), 40, e);
+        render_ms = now_ms() - r0;
+        char png[64];
+        snprintf(png, sizeof png, "/tmp/gptrepl-bench-%d.png", (int)getpid());
+        r0 = now_ms();
+        viz_png_heatmap(png, 0, 0, "attn", pat, T, T, lab, lab, 1, e);
+        png_ms = now_ms() - r0;
+        unlink(png);
+        sb_free(&tmp);
+        free(lab);
+        free(pat);
+    }
     fwd_free(&f);
     acts_free(m, a);
     /* generation with the KV cache, B = 1 */
@@ -1462,7 +1489,8 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
     kv_free(m, kv);
     free(lg);
     free(ids);
-    sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\n", m->be->name, T, fwd_ms, ngen / gen_s);
+    sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n", m->be->name, T,
+              fwd_ms, ngen / gen_s, render_ms, png_ms);
     /* One training step on random rows (the model's weights are restored afterwards,
      * so bench never changes what the learner has). */
     int B = m->cfg.vocab > 1000 ? 4 : 16, TT = m->cfg.vocab > 1000 ? 64 : (m->cfg.ctx < 128 ? m->cfg.ctx : 128);
