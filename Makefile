@@ -95,7 +95,7 @@ run: all
 TEST_ENV := NO_COLOR= GPTREPL_TEST=1
 test: deps-check $(BIN) $(TEST_BIN)
 	@[ -f models/gpt2/encoder.json ] || models/gpt2/fetch.sh >/dev/null 2>&1 || true
-	@GPTREPL=$(BIN) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
+	@GPTREPL=./$(BIN) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
 
 bench: all
 	@tests/bench.sh
