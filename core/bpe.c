@@ -10,10 +10,11 @@
  *   - merge ranks are looked up by the string "A,B", so a few pairs of tokens that
  *     contain commas get a rank they do not own (see add_comma_aliases).
  *
- * Merging uses a hash map from (id, id) to (rank, merged id) and a heap of candidate
- * pairs, so one word of n bytes costs O(n log n); a per-call cache skips words seen
- * before. Encoding runs at ~35 MB/s on ordinary text, ~7 MB/s on text whose words
- * never repeat (tests/test_bpe --bench). */
+ * Merging uses a hash map from (id, id) to (rank, merged id) and a bucket queue of
+ * candidate pairs, so a word of n bytes costs about O(n), not the reference's O(n^2);
+ * a per-call cache skips words seen before. One core encodes ~30 MB/s of ordinary
+ * text, ~6 MB/s of words that never repeat, ~3 MB/s of one giant word such as a
+ * megabyte of base64 (tests/test_bpe --bench). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "bpe.h"
 
@@ -89,6 +90,7 @@ struct Bpe {
     int byte_id[256];      /* the single-byte tokens */
     PairSlot *pairs;       /* open addressing, capacity pair_mask + 1 (a power of two) */
     size_t pair_mask, n_pairs;
+    int n_ranks;           /* merges in vocab.bpe: ranks 0 .. n_ranks-1 */
     pcre2_code *re;
 };
 
@@ -566,7 +568,7 @@ static int load_merges(Bpe *bp, const char *path, const int cp_to_byte[MAP_CPS],
         goto out;
     }
     size_t cap = 1024;
-    while (cap < nlines * 4) cap *= 2;
+    while (cap < nlines * 2) cap *= 2; /* load <= 1/2 before the (few) comma aliases */
     if (!gr_mul_ok(cap, sizeof(PairSlot), &bytes) || !(bp->pairs = malloc(bytes))) {
         gr_fail(e, "%s: out of memory", path);
         goto out;
@@ -657,6 +659,7 @@ static int load_merges(Bpe *bp, const char *path, const int cp_to_byte[MAP_CPS],
         p = nl + 1;
     }
     if (add_comma_aliases(bp, sm, (const int (*)[2])merges, nm, e) < 0) goto out;
+    bp->n_ranks = (int)nm;
     rc = 0;
 out:
     free(sym);
@@ -889,24 +892,35 @@ int bpe_pretokenize(const Bpe *b, const char *text, size_t len, size_t **ends, s
 
 /* The reference's bpe(word): while some adjacent pair has a rank, take the pair P with
  * the lowest rank and replace every occurrence of P, left to right, with the merged
- * token. Done naively that is O(n^2) per word; here a heap holds every candidate pair
- * (rank, position) and one step pops all entries of the lowest rank at once. Entries
- * whose symbols have changed since they were pushed are stale and skipped. (If two
- * different pairs share the lowest rank, which only the comma aliases can cause, the
- * reference picks the one occurring last in the word and the other waits its turn.) */
+ * token. Done naively that is O(n^2) per word. Here every candidate pair sits in a
+ * bucket for its rank (a bucket queue: one list per rank, plus a two-level bitmap of
+ * the non-empty ones to find the lowest in a few instructions); one step empties the
+ * lowest bucket, sorts it by position and merges. Entries whose symbols have changed
+ * since they were queued are stale and skipped. (If two different pairs share a rank,
+ * which only the comma aliases can cause, the reference picks the one occurring last
+ * in the word and the other waits for the next step.) Cost: O(n log n) for a word of
+ * n bytes, and nearly linear in practice. */
 typedef struct {
     int rank, a, b;
-    size_t pos; /* index of the left symbol (symbols keep their first byte's index) */
+    uint32_t pos; /* index of the left symbol (symbols keep their first byte's index) */
 } Cand;
 
-#define NIL SIZE_MAX
+#define NIL UINT32_MAX
+#define MAX_WORD ((size_t)UINT32_MAX / 4) /* queue entries (< 3n) are numbered with uint32_t */
 
 typedef struct {
-    int *id;             /* per symbol; -1 once merged into its left neighbour */
-    size_t *prev, *next; /* linked list of live symbols */
+    int *id;               /* per symbol; -1 once merged into its left neighbour */
+    uint32_t *prev, *next; /* linked list of live symbols */
+    uint32_t *merged;      /* positions merged in the current step */
     size_t cap;
-    Cand *heap, *step;
-    size_t hn, hcap, sn, scap;
+    Cand *pool;            /* queued candidates */
+    uint32_t *link;        /* next entry in the same bucket, + 1 (0 = end) */
+    size_t pn, pcap;
+    uint32_t *head;        /* per rank: first entry + 1, 0 = empty */
+    uint64_t *bits0, *bits1; /* non-empty buckets; bits1 bit i: bits0[i] != 0 */
+    size_t n0, n1;
+    Cand *step;
+    size_t sn, scap;
 } Work;
 
 static void work_free(Work *w)
@@ -914,7 +928,12 @@ static void work_free(Work *w)
     free(w->id);
     free(w->prev);
     free(w->next);
-    free(w->heap);
+    free(w->merged);
+    free(w->pool);
+    free(w->link);
+    free(w->head);
+    free(w->bits0);
+    free(w->bits1);
     free(w->step);
 }
 
@@ -933,114 +952,161 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int cand_less(const Cand *x, const Cand *y)
+/* Room for n symbols in each per-symbol array. */
+static int work_reserve(Work *w, size_t n)
 {
-    return x->rank != y->rank ? x->rank < y->rank : x->pos < y->pos;
-}
-
-static int heap_push(Work *w, Cand c)
-{
-    if (grow((void **)&w->heap, &w->hcap, w->hn + 1, sizeof(Cand)) < 0) return -1;
-    size_t i = w->hn++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!cand_less(&c, &w->heap[p])) break;
-        w->heap[i] = w->heap[p];
-        i = p;
-    }
-    w->heap[i] = c;
+    if (n <= w->cap) return 0;
+    _Static_assert(sizeof(int) == sizeof(uint32_t), "one size for the four arrays");
+    size_t cap = w->cap ? w->cap : 64, b4;
+    while (cap < n)
+        if (!gr_mul_ok(cap, 2, &cap)) return -1;
+    if (!gr_mul_ok(cap, sizeof(uint32_t), &b4)) return -1;
+    void *id = realloc(w->id, b4);
+    if (id) w->id = id;
+    void *prev = realloc(w->prev, b4);
+    if (prev) w->prev = prev;
+    void *next = realloc(w->next, b4);
+    if (next) w->next = next;
+    void *merged = realloc(w->merged, b4);
+    if (merged) w->merged = merged;
+    if (!id || !prev || !next || !merged) return -1; /* the grown ones are kept; cap stays */
+    w->cap = cap;
     return 0;
 }
 
-static Cand heap_pop(Work *w)
+static int work_init(Work *w, int n_ranks)
 {
-    Cand top = w->heap[0], last = w->heap[--w->hn];
-    size_t i = 0, n = w->hn;
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        const Cand *best = &last;
-        if (l < n && cand_less(&w->heap[l], best)) m = l, best = &w->heap[l];
-        if (l + 1 < n && cand_less(&w->heap[l + 1], best)) m = l + 1;
-        if (m == i) break;
-        w->heap[i] = w->heap[m];
-        i = m;
+    w->n0 = ((size_t)n_ranks + 63) / 64;
+    w->n1 = (w->n0 + 63) / 64;
+    w->head = calloc(n_ranks ? (size_t)n_ranks : 1, sizeof *w->head);
+    w->bits0 = calloc(w->n0 ? w->n0 : 1, sizeof *w->bits0);
+    w->bits1 = calloc(w->n1 ? w->n1 : 1, sizeof *w->bits1);
+    return w->head && w->bits0 && w->bits1 ? 0 : -1;
+}
+
+static int queue_push(Work *w, Cand c)
+{
+    if (w->pn == w->pcap) {
+        size_t c1 = w->pcap, c2 = w->pcap;
+        int bad = grow((void **)&w->pool, &c1, w->pn + 1, sizeof(Cand)) < 0 ||
+                  grow((void **)&w->link, &c2, w->pn + 1, sizeof(uint32_t)) < 0;
+        w->pcap = c1 < c2 ? c1 : c2;
+        if (bad) return -1;
     }
-    if (n) w->heap[i] = last;
-    return top;
+    size_t i = w->pn++, r = (size_t)c.rank;
+    w->pool[i] = c;
+    w->link[i] = w->head[r];
+    w->head[r] = (uint32_t)i + 1;
+    w->bits0[r / 64] |= (uint64_t)1 << (r % 64);
+    w->bits1[r / 4096] |= (uint64_t)1 << (r / 64 % 64);
+    return 0;
+}
+
+/* The lowest non-empty rank, or -1. */
+static int queue_min(const Work *w)
+{
+    for (size_t i = 0; i < w->n1; i++) {
+        if (!w->bits1[i]) continue;
+        size_t j = i * 64 + (size_t)__builtin_ctzll(w->bits1[i]);
+        return (int)(j * 64 + (size_t)__builtin_ctzll(w->bits0[j]));
+    }
+    return -1;
 }
 
 static int cand_live(const Work *w, const Cand *c)
 {
-    size_t q = w->next[c->pos];
+    uint32_t q = w->next[c->pos];
     return w->id[c->pos] == c->a && q != NIL && w->id[q] == c->b;
 }
 
-/* Pushes the pair starting at symbol p, if it exists and has a rank. */
-static int push_pair(const Bpe *bp, Work *w, size_t p)
+/* Queues the pair starting at symbol p, if it exists and has a rank. */
+static int push_pair(const Bpe *bp, Work *w, uint32_t p)
 {
     if (p == NIL || w->next[p] == NIL) return 0;
     const PairSlot *s = pair_find(bp, w->id[p], w->id[w->next[p]]);
     if (!s) return 0;
-    Cand c = {s->rank, s->a, s->b, p};
-    return heap_push(w, c);
+    return queue_push(w, (Cand){s->rank, s->a, s->b, p});
 }
 
-/* BPE of one word of n >= 1 bytes; writes its ids to out (room for n). Returns the
- * count, or 0 on out of memory. */
+static int cand_cmp(const void *x, const void *y)
+{
+    uint32_t a = ((const Cand *)x)->pos, b = ((const Cand *)y)->pos;
+    return (a > b) - (a < b);
+}
+
+/* BPE of one word of 1 <= n <= MAX_WORD bytes; writes its ids to out (room for n).
+ * Returns the count, or 0 on out of memory (the Work is then unusable). */
 static size_t bpe_word(const Bpe *bp, Work *w, const unsigned char *s, size_t n, int *out)
 {
     if (n == 1) {
         out[0] = bp->byte_id[s[0]];
         return 1;
     }
-    size_t c1 = w->cap, c2 = w->cap, c3 = w->cap;
-    if (grow((void **)&w->id, &c1, n, sizeof(int)) < 0 || grow((void **)&w->prev, &c2, n, sizeof(size_t)) < 0 ||
-        grow((void **)&w->next, &c3, n, sizeof(size_t)) < 0)
-        return 0;
-    w->cap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
-    for (size_t i = 0; i < n; i++) {
+    if (work_reserve(w, n) < 0) return 0;
+    for (uint32_t i = 0; i < n; i++) {
         w->id[i] = bp->byte_id[s[i]];
         w->prev[i] = i ? i - 1 : NIL;
         w->next[i] = i + 1 < n ? i + 1 : NIL;
     }
-    w->hn = 0;
-    for (size_t i = 0; i + 1 < n; i++)
+    w->pn = 0; /* every bucket is empty between words */
+    for (uint32_t i = 0; i + 1 < n; i++)
         if (push_pair(bp, w, i) < 0) return 0;
 
-    while (w->hn) {
-        /* all live candidates of the lowest rank, in position order */
-        Cand first = heap_pop(w);
-        if (!cand_live(w, &first)) continue;
+    int r;
+    while ((r = queue_min(w)) >= 0) {
+        /* empty bucket r: its live candidates, in position order */
+        uint32_t e = w->head[r];
+        w->head[r] = 0;
+        w->bits0[r / 64] &= ~((uint64_t)1 << (r % 64));
+        if (!w->bits0[r / 64]) w->bits1[r / 4096] &= ~((uint64_t)1 << (r / 64 % 64));
         w->sn = 0;
-        if (grow((void **)&w->step, &w->scap, 1, sizeof(Cand)) < 0) return 0;
-        w->step[w->sn++] = first;
-        while (w->hn && w->heap[0].rank == first.rank) {
-            Cand c = heap_pop(w);
-            if (!cand_live(w, &c)) continue;
+        int sorted = 1;
+        for (; e; e = w->link[e - 1]) {
+            const Cand *c = &w->pool[e - 1];
+            if (!cand_live(w, c)) continue;
             if (grow((void **)&w->step, &w->scap, w->sn + 1, sizeof(Cand)) < 0) return 0;
-            w->step[w->sn++] = c;
+            if (w->sn && w->step[w->sn - 1].pos < c->pos) sorted = 0; /* the lists run backwards */
+            w->step[w->sn++] = *c;
+        }
+        if (!w->sn) continue;
+        if (sorted) {
+            for (size_t i = 0, j = w->sn - 1; i < j; i++, j--) {
+                Cand t = w->step[i];
+                w->step[i] = w->step[j];
+                w->step[j] = t;
+            }
+        } else {
+            qsort(w->step, w->sn, sizeof(Cand), cand_cmp);
         }
         /* the pair the reference picks: the last one in the word with this rank */
         int pa = w->step[w->sn - 1].a, pb = w->step[w->sn - 1].b;
         const PairSlot *ps = pair_find(bp, pa, pb);
+        size_t nm = 0;
         for (size_t k = 0; k < w->sn; k++) {
             Cand *c = &w->step[k];
-            if (c->a != pa || c->b != pb || !cand_live(w, c)) continue;
-            size_t p = c->pos, q = w->next[p];
+            if (c->a != pa || c->b != pb || !cand_live(w, c)) continue; /* overlaps the previous merge */
+            uint32_t p = c->pos, q = w->next[p];
             w->id[p] = ps->result;
             w->id[q] = -1;
             w->next[p] = w->next[q];
             if (w->next[q] != NIL) w->prev[w->next[q]] = p;
-            if (push_pair(bp, w, w->prev[p]) < 0 || push_pair(bp, w, p) < 0) return 0;
+            w->merged[nm++] = p;
         }
         /* the other pair(s) of the same rank, still there, wait for the next step */
         for (size_t k = 0; k < w->sn; k++) {
             Cand *c = &w->step[k];
-            if ((c->a != pa || c->b != pb) && cand_live(w, c) && heap_push(w, *c) < 0) return 0;
+            if ((c->a != pa || c->b != pb) && cand_live(w, c) && queue_push(w, *c) < 0) return 0;
+        }
+        /* new neighbours, queued once the step is done so none is stale at birth:
+         * (left, merged) unless left merged too (then it was queued as its right pair) */
+        for (size_t k = 0; k < nm; k++) {
+            uint32_t p = w->merged[k];
+            if ((k == 0 || w->merged[k - 1] != w->prev[p]) && push_pair(bp, w, w->prev[p]) < 0) return 0;
+            if (push_pair(bp, w, p) < 0) return 0;
         }
     }
     size_t m = 0;
-    for (size_t p = 0; p != NIL; p = w->next[p]) out[m++] = w->id[p];
+    for (uint32_t p = 0; p != NIL; p = w->next[p]) out[m++] = w->id[p];
     return m;
 }
 
@@ -1113,8 +1179,10 @@ static int encode_word(void *ctx, size_t start, size_t end, GrErr *e)
             return 0;
         }
     }
+    if (len > MAX_WORD) return gr_fail(e, "a single word of %zu bytes: too long to encode", len);
+    if (!x->w.head && work_init(&x->w, x->bp->n_ranks) < 0) return gr_fail(e, "out of memory");
     size_t m = bpe_word(x->bp, &x->w, s, len, x->ids + x->n);
-    if (!m) return gr_fail(e, "out of memory");
+    if (!m) return gr_fail(e, "out of memory encoding a word of %zu bytes", len);
     if (c) {
         if ((x->cused + 1) * 2 > x->cmask + 1) {
             cache_grow(x); /* may refuse (size cap, memory): then the cache just stops filling */

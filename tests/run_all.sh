@@ -43,6 +43,13 @@ done
 # 3. scripted REPL checks (exit codes, -c, stdin, --bail)
 tests/test_cli.sh && ok || bad tests/test_cli.sh
 
+# 3b. GPT-2 tokenizer parity with the npm package's own encoder (skips without node/npm)
+if out=$(tests/bpe_parity.sh "${BUILD_DIR:-build}/tests/test_bpe" 2>&1); then
+  note "$(printf '%s\n' "$out" | tail -1)"; ok
+else
+  printf '%s\n' "$out" | tail -15; bad tests/bpe_parity.sh
+fi
+
 # 4. lessons, both languages, batch mode
 mkdir -p /tmp/gptrepl-lessons
 for l in lessons/en/*.lesson lessons/vi/*.lesson; do
