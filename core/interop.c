@@ -54,11 +54,41 @@ static int hf_read(const StFile *f, const char *path, const char *name, int r, i
     int ok = c ? (t->ndim == 2 && t->shape[0] == (transpose ? c : r) && t->shape[1] == (transpose ? r : c))
                : (t->ndim == 1 && t->shape[0] == r);
     if (!ok) return gr_fail(e, "%s: tensor '%s' has an unexpected shape for GPT-2 with this width", path, name);
+    if (!dst) return 0; /* checking shapes only */
     if (!transpose) return st_read_f32(f, t, dst, e);
     if (st_read_f32(f, t, tmp, e)) return -1;
-    for (int i = 0; i < c; i++)       /* tmp is (c, r) = (in, out) */
-        for (int o = 0; o < r; o++) dst[(size_t)o * c + i] = tmp[(size_t)i * r + o];
+    /* tmp is (c, r) = (in, out); 32×32 tiles keep both sides in cache. */
+    for (int i0 = 0; i0 < c; i0 += 32)
+        for (int o0 = 0; o0 < r; o0 += 32)
+            for (int i = i0; i < i0 + 32 && i < c; i++)
+                for (int o = o0; o < o0 + 32 && o < r; o++) dst[(size_t)o * c + i] = tmp[(size_t)i * r + o];
     return 0;
+}
+
+/* Reads every tensor of the model into p's buffers, or with p NULL only checks that each
+ * is there with the shape the config needs (so nothing is allocated for a file that
+ * does not hold the weights). */
+static int hf_read_all(const StFile *f, const char *path, const GptConfig *c, const ParamPtrs *p, float *tmp, GrErr *e)
+{
+    static const LayerParams none;
+    char nm[160];
+    int C = c->d, rc = hf_read(f, path, "wte.weight", c->vocab, C, 0, p ? p->wte : NULL, tmp, e);
+    if (!rc) rc = hf_read(f, path, "wpe.weight", c->ctx, C, 0, p ? p->wpe : NULL, tmp, e);
+    for (int l = 0; l < c->n_layer && !rc; l++) {
+        const LayerParams *lp = p ? &p->layer[l] : &none;
+#define R(suffix, dst, r, cc, tr) \
+    if (!rc) { snprintf(nm, sizeof nm, "h.%d." suffix, l); rc = hf_read(f, path, nm, r, cc, tr, dst, tmp, e); }
+        R("ln_1.weight", lp->ln1w, C, 0, 0) R("ln_1.bias", lp->ln1b, C, 0, 0)
+        R("attn.c_attn.weight", lp->qkvw, 3 * C, C, 1) R("attn.c_attn.bias", lp->qkvb, 3 * C, 0, 0)
+        R("attn.c_proj.weight", lp->projw, C, C, 1) R("attn.c_proj.bias", lp->projb, C, 0, 0)
+        R("ln_2.weight", lp->ln2w, C, 0, 0) R("ln_2.bias", lp->ln2b, C, 0, 0)
+        R("mlp.c_fc.weight", lp->fcw, 4 * C, C, 1) R("mlp.c_fc.bias", lp->fcb, 4 * C, 0, 0)
+        R("mlp.c_proj.weight", lp->fcprojw, C, 4 * C, 1) R("mlp.c_proj.bias", lp->fcprojb, C, 0, 0)
+#undef R
+    }
+    if (!rc) rc = hf_read(f, path, "ln_f.weight", C, 0, 0, p ? p->lnfw : NULL, tmp, e);
+    if (!rc) rc = hf_read(f, path, "ln_f.bias", C, 0, 0, p ? p->lnfb : NULL, tmp, e);
+    return rc;
 }
 
 Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr *e)
@@ -66,6 +96,11 @@ Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr 
     const StTensor *wte = hf_find(f, "wte.weight"), *wpe = hf_find(f, "wpe.weight");
     if (!wte || wte->ndim != 2 || !wpe || wpe->ndim != 2) {
         gr_fail(e, "%s: not a GPT-2 checkpoint (needs wte.weight and wpe.weight)", path);
+        return NULL;
+    }
+    if (wte->shape[0] < 1 || wte->shape[0] > (1 << 24) || wte->shape[1] < 1 || wte->shape[1] > (1 << 20) ||
+        wpe->shape[0] < 1 || wpe->shape[0] > (1 << 20)) {
+        gr_fail(e, "%s: wte.weight / wpe.weight have implausible shapes for GPT-2", path);
         return NULL;
     }
     GptConfig c;
@@ -76,10 +111,9 @@ Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr 
     c.ctx = (int)wpe->shape[0];
     int L = 0;
     char nm[160];
-    for (;;) {
+    for (; L <= 4096; L++) {
         snprintf(nm, sizeof nm, "h.%d.ln_1.weight", L);
         if (!hf_find(f, nm)) break;
-        L++;
     }
     c.n_layer = L;
     c.n_head = heads_from_config(path);
@@ -91,42 +125,28 @@ Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr 
     c.mlp = 1;
     c.tokenizer = c.vocab == 50257 ? TOK_GPT2 : TOK_BYTE;
     if (L == 0) { gr_fail(e, "%s: no transformer blocks (h.0.*) found", path); return NULL; }
+    if (cfg_validate(&c, e) || hf_read_all(f, path, &c, NULL, NULL, e)) return NULL;
     Model *m = model_new(&c, be, e);
     if (!m) return NULL;
-    float *host = malloc(m->total * sizeof(float));
+    ParamPtrs p;
+    /* On the CPU the parameters are host memory already: read straight into them. */
+    float *host = be == &backend_cpu ? m->params : malloc(m->total * sizeof(float));
     float *tmp = malloc((size_t)4 * c.d * c.d * sizeof(float));
-    if (!host || !tmp) {
+    p.layer = calloc((size_t)L, sizeof(LayerParams));
+    if (!host || !tmp || !p.layer) {
         gr_fail(e, "out of memory loading %s", path);
         goto fail;
     }
-    ParamPtrs p;
-    p.layer = calloc((size_t)L, sizeof(LayerParams));
     model_param_ptrs(m, host, &p);
-    int C = c.d, rc = 0;
-    rc |= hf_read(f, path, "wte.weight", c.vocab, C, 0, p.wte, tmp, e);
-    rc |= rc ? 0 : hf_read(f, path, "wpe.weight", c.ctx, C, 0, p.wpe, tmp, e);
-    for (int l = 0; l < L && !rc; l++) {
-        LayerParams *lp = &p.layer[l];
-#define R(suffix, dst, r, cc, tr) \
-    if (!rc) { snprintf(nm, sizeof nm, "h.%d." suffix, l); rc = hf_read(f, path, nm, r, cc, tr, dst, tmp, e); }
-        R("ln_1.weight", lp->ln1w, C, 0, 0) R("ln_1.bias", lp->ln1b, C, 0, 0)
-        R("attn.c_attn.weight", lp->qkvw, 3 * C, C, 1) R("attn.c_attn.bias", lp->qkvb, 3 * C, 0, 0)
-        R("attn.c_proj.weight", lp->projw, C, C, 1) R("attn.c_proj.bias", lp->projb, C, 0, 0)
-        R("ln_2.weight", lp->ln2w, C, 0, 0) R("ln_2.bias", lp->ln2b, C, 0, 0)
-        R("mlp.c_fc.weight", lp->fcw, 4 * C, C, 1) R("mlp.c_fc.bias", lp->fcb, 4 * C, 0, 0)
-        R("mlp.c_proj.weight", lp->fcprojw, C, 4 * C, 1) R("mlp.c_proj.bias", lp->fcprojb, C, 0, 0)
-#undef R
-    }
-    if (!rc) rc = hf_read(f, path, "ln_f.weight", C, 0, 0, p.lnfw, tmp, e);
-    if (!rc) rc = hf_read(f, path, "ln_f.bias", C, 0, 0, p.lnfb, tmp, e);
+    if (hf_read_all(f, path, &c, &p, tmp, e)) goto fail;
+    if (host != m->params) be->upload(m->params, host, m->total * sizeof(float));
     free(p.layer);
-    if (rc) goto fail;
-    be->upload(m->params, host, m->total * sizeof(float));
-    free(host);
+    if (host != m->params) free(host);
     free(tmp);
     return m;
 fail:
-    free(host);
+    free(p.layer);
+    if (host != m->params) free(host);
     free(tmp);
     model_free(m);
     return NULL;
