@@ -54,7 +54,8 @@ int ckpt_config_from_meta(const StFile *f, const char *path, GptConfig *c, GrErr
     return cfg_validate(c, e);
 }
 
-/* Reads tensors named prefix+param into buf (a params-sized host buffer), shapes checked. */
+/* Reads tensors named prefix+param into buf (a params-sized host buffer), shapes checked;
+ * with buf NULL, only checks that every tensor is there with its shape. */
 static int read_params(const StFile *f, const char *path, const Model *m, const char *prefix, float *buf, GrErr *e)
 {
     char nm[160];
@@ -69,7 +70,7 @@ static int read_params(const StFile *f, const char *path, const Model *m, const 
                 return gr_fail(e, "%s: tensor '%s' should be (%d, %d) for this config", path, nm, p->shape[0], p->shape[1]);
             return gr_fail(e, "%s: tensor '%s' should be (%d) for this config", path, nm, p->shape[0]);
         }
-        if (st_read_f32(f, t, buf + p->offset, e)) return -1;
+        if (buf && st_read_f32(f, t, buf + p->offset, e)) return -1;
     }
     return 0;
 }
@@ -95,6 +96,15 @@ Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e
         gr_fail(e, "%s: a char-tokenizer model without its 'chars' vocabulary", path);
         goto fail;
     }
+    /* The file must hold the weights its config promises (at 2 bytes each, the smallest
+     * dtype we read) before we allocate for them: a few bytes of header never make us
+     * allocate gigabytes. */
+    size_t need;
+    if (!gr_mul_ok(cfg_param_count(&c), 2, &need) || need > f.data_len) {
+        gr_fail(e, "%s: its config needs %zu parameters but the file holds only %zu bytes of data (truncated or a wrong header)",
+                path, cfg_param_count(&c), f.data_len);
+        goto fail;
+    }
     m = model_new(&c, be, e);
     if (!m) goto fail;
     host = malloc(m->total * sizeof(float));
@@ -104,6 +114,7 @@ Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e
     const char *step = st_meta(&f, "step");
     m->step = step ? atol(step) : 0;
     if (st_find(&f, "opt.m.wte")) {
+        if (read_params(&f, path, m, "opt.m.", NULL, e) || read_params(&f, path, m, "opt.v.", NULL, e)) goto fail;
         m->m = be->alloc(m->total * sizeof(float));
         m->v = be->alloc(m->total * sizeof(float));
         m->grads = be->alloc(m->total * sizeof(float));
@@ -171,7 +182,8 @@ int ckpt_save(Model *m, const char *chars, const char *path, GrErr *e)
         "pos", c->pos ? "learned" : "none", "mlp", c->mlp ? "on" : "off",
         "logit_scale", c->logit_scale ? "on" : "off", "tokenizer", tok, "step", S,
     };
-    int nm = 34;
+    int nm = 0;
+    while (meta[nm]) nm++; /* the pairs above; chars (if any) follow them */
     if (chars) { meta[nm++] = "chars"; meta[nm++] = chars; }
     meta[nm] = NULL;
     int rc = st_write(path, ts, nt, meta, e);

@@ -50,6 +50,7 @@ static int parse_header(StFile *f, const char *path, const char *json, size_t le
         const char *name = it->string ? it->string : "";
         if (!strcmp(name, "__metadata__")) {
             if (!cJSON_IsObject(it)) { gr_fail(e, "%s: __metadata__ is not an object", path); goto out; }
+            if (f->meta_keys) { gr_fail(e, "%s: the header has two __metadata__ entries", path); goto out; }
             int nm = cJSON_GetArraySize(it);
             f->meta_keys = calloc((size_t)nm + 1, sizeof(char *));
             f->meta_vals = calloc((size_t)nm + 1, sizeof(char *));
@@ -59,6 +60,7 @@ static int parse_header(StFile *f, const char *path, const char *json, size_t le
                 f->meta_keys[f->nmeta] = strdup(m->string ? m->string : "");
                 f->meta_vals[f->nmeta] = strdup(m->valuestring);
                 f->nmeta++;
+                if (!f->meta_keys[f->nmeta - 1] || !f->meta_vals[f->nmeta - 1]) { gr_fail(e, "out of memory"); goto out; }
             }
             continue;
         }

@@ -19,9 +19,11 @@ t "init loss gpt2"           '$G --empty -c "seed 7; new gpt2; run \"The quick b
 t "init loss tiny"           '$G --empty -c "seed 7; new tiny; run \"The quick brown fox jumps\"; check abs(loss - ln(V)) < 0.15" >/dev/null 2>&1'
 t "init loss one-head"       '$G --empty -c "seed 7; new one-head; run \"The quick brown fox jumps over the lazy\"; check abs(loss - ln(V)) < 0.15" >/dev/null 2>&1'
 t "save is atomic on error"  '$G --empty -c "new tiny layers=1 d=16 ctx=8; save /tmp/gptrepl-a.safetensors" >/dev/null && cp /tmp/gptrepl-a.safetensors /tmp/gptrepl-b && ! $G --empty -c "new tiny layers=1 d=16 ctx=8; save /tmp/gptrepl-a.safetensors/x" >/dev/null 2>&1 && cmp -s /tmp/gptrepl-a.safetensors /tmp/gptrepl-b'
-t "save/load round trip"     '$G --empty -c "seed 3; new tiny layers=1 d=16 ctx=8; run \"abcd\"; eval loss; save /tmp/gptrepl-r.safetensors; load /tmp/gptrepl-r.safetensors; run \"abcd\"; eval loss" 2>&1 | grep -E "^[0-9.]+$" | uniq | wc -l | grep -qx 1'
+t "save/load round trip"     'out=$($G --empty --bail -c "seed 3; new tiny layers=1 d=16 ctx=8; run \"abcd\"; eval loss; save /tmp/gptrepl-r.safetensors; load /tmp/gptrepl-r.safetensors; run \"abcd\"; eval loss" 2>&1) && [ "$(printf "%s\n" "$out" | grep -E "^[0-9.]+$" | uniq -c | awk "{print \$1}")" = 2 ]'
 t "missing lesson lists"     '$G --empty --lesson no-such-lesson --batch 2>&1 | grep -q "Available lessons"; [ ${PIPESTATUS[0]} -ne 0 ]'
 t "malformed lesson line"    'printf "# T\\n> seed 1\\n?\\n" > /tmp/gptrepl-bad.lesson; $G --empty --lesson /tmp/gptrepl-bad.lesson --batch 2>&1 | grep -q "gptrepl-bad.lesson:3: error"'
 t "failing lesson check"     'printf "# T\\n? 1 > 2\\n" > /tmp/gptrepl-f.lesson; ! $G --empty --lesson /tmp/gptrepl-f.lesson --batch >/dev/null 2>&1'
+t "char vocab survives save" '$G --empty --bail -c "new tiny vocab=chars:tests/data/vietnamese.txt layers=1 d=16 ctx=8; save /tmp/gptrepl-v.safetensors; load /tmp/gptrepl-v.safetensors; tokens \"chào\"" >/dev/null 2>&1'
+t "bundled model loads"      '$G -c "model" 2>&1 | grep -q "tiny-fortunes"'
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]
