@@ -468,7 +468,7 @@ const Backend backend_cpu = {
 #ifndef GR_CUDA
 const Backend *backend_cuda(const char **why)
 {
-    if (why) *why = "this build has no CUDA backend (nvcc was not found at build time)";
+    if (why) *why = "this build has no CUDA backend (gpu/ holds no kernels yet)";
     return NULL;
 }
 #endif

@@ -45,9 +45,10 @@ static const char *pos_arg(int argc, char **argv, int want)
     int k = 0;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--", 2) && strlen(argv[i]) > 2) {
+            /* The same value-less flags as session_exec's arity count, or the two disagree. */
             if (!strchr(argv[i], '=') && i + 1 < argc && strncmp(argv[i + 1], "--", 2) && strcmp(argv[i], "--greedy") &&
-                strcmp(argv[i], "--ids") && strcmp(argv[i], "--all") && strcmp(argv[i], "--nocache") &&
-                strcmp(argv[i], "--cache"))
+                strcmp(argv[i], "--ids") && strcmp(argv[i], "--by-layer") && strcmp(argv[i], "--all") &&
+                strcmp(argv[i], "--nocache") && strcmp(argv[i], "--cache"))
                 i++;
             continue;
         }
@@ -58,6 +59,7 @@ static const char *pos_arg(int argc, char **argv, int want)
 
 static int parse_long(const char *what, const char *s, long lo, long hi, long *out, GrErr *e)
 {
+    if (!s) return gr_fail(e, "%s: missing", what);
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -271,6 +273,24 @@ static int lookup(void *ctx, const char *name, TensorView *out, GrErr *e)
         *out = scalar_view(s->loss_curve[s->nloss - 1]);
         return 0;
     }
+    if (!strcmp(name, "ids") || !strcmp(name, "generated")) {
+        int gen = name[0] == 'g';
+        static float *buf;
+        static int cap;
+        int n = gen ? s->ngen : (s->trace ? s->trace->T : 0);
+        if (!n) return gr_fail(e, gen ? "nothing generated yet: 'generate N' first" : "no token ids yet: 'run' a text first");
+        if (cap < n) {
+            float *nb = realloc(buf, sizeof(float) * (size_t)n);
+            if (!nb) return gr_fail(e, "out of memory");
+            buf = nb;
+            cap = n;
+        }
+        for (int i = 0; i < n; i++) buf[i] = (float)(gen ? s->gen_ids[i] : s->trace->tokens_host[i]);
+        int sh[1] = {n};
+        *out = tv_make(buf, 1, sh);
+        out->dimname[0] = 't';
+        return 0;
+    }
     if (!strcmp(name, "loss_curve")) {
         if (!s->nloss) return gr_fail(e, "no loss curve yet: train first");
         int sh[1] = {s->nloss};
@@ -300,6 +320,7 @@ static int lookup(void *ctx, const char *name, TensorView *out, GrErr *e)
 static int resolve(Session *s, const char *spec, TensorView *out, char *label, size_t lablen, GrErr *e)
 {
     char name[128];
+    if (!spec) return gr_fail(e, "expected a tensor name");
     const char *br = strchr(spec, '[');
     size_t n = br ? (size_t)(br - spec) : strlen(spec);
     if (n >= sizeof name) return gr_fail(e, "name too long: %.40s...", spec);
@@ -391,9 +412,9 @@ static int cmd_new(Session *s, int argc, char **argv, const char *rest, GrErr *e
     int rc = adopt_model(s, m, chars, c.preset, e);
     free(chars);
     if (rc) return CMD_ERR;
-    sb_printf(&s->out, "new %s: %d layers, %d heads, d %d, ctx %d, vocab %d (%s) — %zu parameters, seed %llu\n",
-              c.preset, c.n_layer, c.n_head, c.d, c.ctx, c.vocab, tok_kind_name(&s->tok), s->m->total,
-              (unsigned long long)s->seed);
+    sb_printf(&s->out, "new %s: %d layer%s, %d head%s, d %d, ctx %d, vocab %d (%s) — %zu parameters, seed %llu\n",
+              c.preset, c.n_layer, c.n_layer == 1 ? "" : "s", c.n_head, c.n_head == 1 ? "" : "s", c.d, c.ctx, c.vocab,
+              tok_kind_name(&s->tok), s->m->total, (unsigned long long)s->seed);
     return CMD_OK;
 }
 
@@ -484,7 +505,8 @@ static int cmd_model(Session *s, int argc, char **argv, const char *rest, GrErr 
     sb_printf(o, "  │ embed       wte[tok]%s               → (%s, %d)\n", c->pos ? " + wpe[pos]" : "          ", Ts, C);
     sb_printf(o, "  ├─ block × %d (%s-LN)\n", c->n_layer, c->post_norm ? "Post" : "Pre");
     if (!c->post_norm) sb_printf(o, "  │   ln1       LayerNorm                          → (%s, %d)\n", Ts, C);
-    sb_printf(o, "  │   q k v     x·Wqkvᵀ + b, split into %d heads     → 3 × (%d, %s, %d)\n", H, H, Ts, C / H);
+    sb_printf(o, "  │   q k v     x·Wqkvᵀ + b, split into %d head%s%*s → 3 × (%d, %s, %d)\n", H, H == 1 ? "" : "s",
+              H == 1 ? 5 : 4 - (H >= 10), "", H, Ts, C / H);
     sb_printf(o, "  │   scores    q·kᵀ                               → (%d, %s, %s)\n", H, Ts, Ts);
     sb_printf(o, "  │   masked    scores/√%d, future = -inf           → (%d, %s, %s)\n", C / H, H, Ts, Ts);
     sb_printf(o, "  │   pattern   softmax over each row              → (%d, %s, %s)\n", H, Ts, Ts);
@@ -632,6 +654,7 @@ static int cmd_tokens(Session *s, int argc, char **argv, const char *rest, GrErr
     if (file) {
         if (read_file(file, &text, &n, e)) return CMD_ERR;
     } else {
+        if (!*p) return gr_fail(e, "tokens: give a TEXT or --file PATH (usage: tokens [--ids] TEXT | --file PATH)"), CMD_ERR;
         text = text_arg(p);
         n = strlen(text);
     }
@@ -892,6 +915,7 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
         c.top_p = (float)d;
     }
     if (flag(argc, argv, "--greedy")) c.greedy = 1;
+    int nocache = flag(argc, argv, "--nocache");
     /* Prompt: the text after N (quoted), else the last run's text. */
     const char *prompt = pos_arg(argc, argv, 2);
     char *text = strdup(prompt ? prompt : s->run_text ? s->run_text : "");
@@ -923,17 +947,42 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
     double t1 = now_ms();
     long made = 0;
     g_interrupted = 0;
+    /* Without the cache every token re-runs the whole window: the same tokens, O(T²) work. */
+    int *window = NULL, wlen = 0;
+    if (nocache) {
+        window = malloc(sizeof(int) * (size_t)s->m->cfg.ctx);
+        for (size_t i = nids > (size_t)s->m->cfg.ctx ? nids - s->m->cfg.ctx : 0; i < nids; i++) window[wlen++] = ids[i];
+    }
+    s->ngen = 0;
     for (long i = 0; i < n && !g_interrupted; i++) {
         int next = sample_token(logits, V, &c, &s->rng, p, scratch);
         tok_decode(&s->tok, &next, 1, &s->out);
         if (s->flush) s->flush(s);
+        if (s->ngen == s->gen_cap) {
+            s->gen_cap = s->gen_cap ? 2 * s->gen_cap : 256;
+            s->gen_ids = realloc(s->gen_ids, sizeof(int) * (size_t)s->gen_cap);
+        }
+        s->gen_ids[s->ngen++] = next;
         made++;
-        if (i + 1 < n) kv_forward(s->m, kv, next, logits, e);
+        if (i + 1 == n) break;
+        if (nocache) {
+            if (wlen == s->m->cfg.ctx) {
+                /* Same sliding rule as the cache: keep the last half of the window. */
+                int keep = s->m->cfg.ctx / 2;
+                memmove(window, window + wlen - keep, sizeof(int) * (size_t)keep);
+                wlen = keep;
+            }
+            window[wlen++] = next;
+            nocache_forward(s->m, window, wlen, logits, e);
+        } else {
+            kv_forward(s->m, kv, next, logits, e);
+        }
     }
+    free(window);
     double t2 = now_ms();
-    sb_printf(&s->out, "\n[%ld tokens in %.0f ms: %.1f tokens/s; prompt %zu tokens in %.0f ms%s%s]\n", made, t2 - t1,
-              made / ((t2 - t1) / 1e3), nids, t1 - t0, kv->slides ? "; context window slid" : "",
-              g_interrupted ? "; interrupted" : "");
+    sb_printf(&s->out, "\n[%ld tokens in %.0f ms: %.1f tokens/s%s; prompt %zu tokens in %.0f ms%s%s]\n", made, t2 - t1,
+              made / ((t2 - t1) / 1e3), nocache ? " without the KV cache" : "", nids, t1 - t0,
+              kv->slides ? "; context window slid" : "", g_interrupted ? "; interrupted" : "");
     g_interrupted = 0;
     free(logits);
     free(p);
@@ -994,6 +1043,11 @@ static int cmd_step(Session *s, int argc, char **argv, const char *rest, GrErr *
     }
     if (!s->fwd_ready) {
         if (!s->run_text) return gr_fail(e, "step: nothing to step through; 'step \"some text\"' starts"), CMD_ERR;
+        /* The trace was dropped (a failed 'device' move): start the last text over. */
+        char *text = strdup(s->run_text);
+        int rc = text ? prepare_run(s, text, e) : gr_fail(e, "out of memory");
+        free(text);
+        if (rc) return CMD_ERR;
     }
     if (s->fwd.next >= s->fwd.nstages) return gr_fail(e, "step: the forward pass is complete ('reset' to start over)"), CMD_ERR;
     int idx = fwd_step(&s->fwd);
@@ -1044,6 +1098,7 @@ static int cmd_where(Session *s, int argc, char **argv, const char *rest, GrErr 
 static int cmd_reset(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
     if (need_run(s, e)) return CMD_ERR;
+    if (!s->run_text) return gr_fail(e, "reset: nothing to start over"), CMD_ERR;
     char *text = strdup(s->run_text);
     int rc = prepare_run(s, text, e);
     free(text);
@@ -1087,8 +1142,8 @@ static int cmd_attn(Session *s, int argc, char **argv, const char *rest, GrErr *
         char **sub = malloc(sizeof(char *) * H);
         for (int h = 0; h < H; h++) {
             d[h] = v.data + (size_t)h * T * T;
-            sub[h] = malloc(16);
-            snprintf(sub[h], 16, "head %d", h);
+            sub[h] = malloc(24);
+            snprintf(sub[h], 24, "head %d", h);
         }
         snprintf(title, sizeof title, "layer %ld, all %d heads", layer, H);
         rc = viz_heatmap_multi(&s->out, &o, title, d, (const char *const *)sub, H, T, T, (const char *const *)lab,
@@ -1207,8 +1262,8 @@ static int cmd_export(Session *s, int argc, char **argv, const char *rest, GrErr
             char **sub = malloc(sizeof(char *) * H);
             for (int h = 0; h < H; h++) {
                 d[h] = v.data + (size_t)h * T * T;
-                sub[h] = malloc(16);
-                snprintf(sub[h], 16, "head %d", h);
+                sub[h] = malloc(24);
+                snprintf(sub[h], 24, "head %d", h);
             }
             snprintf(title, sizeof title, "Layer %ld: all %d heads", layer, H);
             rc = viz_png_heatmap_multi(file, W, Hh, title, d, (const char *const *)sub, H, T, T,
@@ -1391,14 +1446,15 @@ static int cmd_unablate(Session *s, int argc, char **argv, const char *rest, GrE
 
 static int cmd_device(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
-    if (need_model(s, e)) return CMD_ERR;
     if (argc < 2) {
         const char *why = NULL;
         const Backend *cu = backend_cuda(&why);
-        sb_printf(&s->out, "device %s%s%s\n", s->m->be->name, cu ? "" : " (cuda unavailable: ", cu ? "" : why);
-        if (!cu) sb_puts(&s->out, ")\n");
+        sb_printf(&s->out, "device %s\n", s->m ? s->m->be->name : "cpu (no model yet)");
+        if (cu) sb_puts(&s->out, "available: cpu, cuda\n");
+        else sb_printf(&s->out, "available: cpu (cuda unavailable: %s)\n", why ? why : "unknown");
         return CMD_OK;
     }
+    if (need_model(s, e)) return CMD_ERR;
     const Backend *be;
     if (!strcmp(argv[1], "cpu")) be = &backend_cpu;
     else if (!strcmp(argv[1], "cuda")) {
@@ -1577,7 +1633,7 @@ const Command COMMANDS[] = {
     {"device", cmd_device, 0, 1, "device [cpu|cuda]", "show or move the live model's device", NULL},
     {"seed", cmd_seed, 1, 1, "seed N", "seed for new models and sampling", NULL},
     {"set", cmd_set, 0, 2, "set [KEY VALUE]", "temperature top_k top_p color width", NULL},
-    {"tokens", cmd_tokens, 1, -1, "tokens [--ids] TEXT | --file PATH", "ids and pieces of a text", NULL},
+    {"tokens", cmd_tokens, 0, -1, "tokens [--ids] TEXT | --file PATH", "ids and pieces of a text", NULL},
     {"run", cmd_run, 1, -1, "run TEXT", "full forward pass; every intermediate kept in the trace", NULL},
     {"step", cmd_step, 0, -1, "step [TEXT]", "run the next stage and show what it produced", NULL},
     {"next", cmd_next, 0, 0, "next", "run to the end of the current block", NULL},
@@ -1591,8 +1647,9 @@ const Command COMMANDS[] = {
     {"check", cmd_check, 1, -1, "check EXPR", "like eval; fails (and fails the script) when false", NULL},
     {"loss", cmd_loss, 0, 0, "loss", "loss of the last run beside ln(V), with the verdict", NULL},
     {"logits", cmd_logits, 0, 1, "logits [POS] [--temp T,T,...] [--top N]", "next-token probabilities under temperatures", NULL},
-    {"generate", cmd_generate, 1, 2, "generate N [PROMPT] [--temp T --top-k K --top-p P --greedy]",
-     "stream N tokens with the KV cache", NULL},
+    {"generate", cmd_generate, 1, 2, "generate N [PROMPT] [--temp T --top-k K --top-p P --greedy --nocache]",
+     "stream N tokens with the KV cache", "  --nocache recomputes the whole window for every token (same tokens, slower);\n"
+     "  the ids are kept: eval generated"},
     {"attn", cmd_attn, 1, 2, "attn LAYER [HEAD|all]", "attention heatmap with token labels", NULL},
     {"hist", cmd_hist, 1, 1, "hist NAME[slice] [--bins N]", "histogram of any weight or activation", NULL},
     {"heatmap", cmd_heatmap, 1, 1, "heatmap NAME[slice]", "heatmap of any 2-D slice", NULL},

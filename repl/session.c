@@ -39,6 +39,7 @@ void session_free(Session *s)
     tok_free(&s->tok);
     free(s->loss_curve);
     free(s->val_curve);
+    free(s->gen_ids);
     sb_free(&s->out);
 }
 

@@ -33,6 +33,9 @@ typedef struct Session {
     VizColor color;
     int width;
     int is_tty, plain;
+    /* the last generate's ids */
+    int *gen_ids;
+    int ngen, gen_cap;
     /* training */
     float *loss_curve, *val_curve;
     int nloss, nval, loss_cap, val_cap;

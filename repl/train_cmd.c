@@ -102,9 +102,10 @@ int cmd_train(Session *s, int argc, char **argv, const char *rest, GrErr *e)
     if (!t) { data_free(&ds); return CMD_ERR; }
     const TrainCfg *tc = trainer_cfg(t);
     double lnv = log((double)s->m->cfg.vocab);
+    char acc[32] = "";
+    if (tc->accum > 1) snprintf(acc, sizeof acc, " × accum %d", tc->accum);
     sb_printf(&s->out, "training on %s: %zu train / %zu val tokens, batch %d × ctx %d%s, lr %g → %g, %ld steps (ln V = %.3f)\n",
-              ds.name, ds.ntrain, ds.nval, tc->batch, tc->ctx, tc->accum > 1 ? " × accum" : "", tc->lr, tc->min_lr,
-              steps, lnv);
+              ds.name, ds.ntrain, ds.nval, tc->batch, tc->ctx, acc, tc->lr, tc->min_lr, steps, lnv);
     if (s->flush) s->flush(s);
     s->nloss = 0;
     s->nval = 0;

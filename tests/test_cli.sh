@@ -25,5 +25,7 @@ t "malformed lesson line"    'printf "# T\\n> seed 1\\n?\\n" > /tmp/gptrepl-bad.
 t "failing lesson check"     'printf "# T\\n? 1 > 2\\n" > /tmp/gptrepl-f.lesson; ! $G --empty --lesson /tmp/gptrepl-f.lesson --batch >/dev/null 2>&1'
 t "char vocab survives save" '$G --empty --bail -c "new tiny vocab=chars:tests/data/vietnamese.txt layers=1 d=16 ctx=8; save /tmp/gptrepl-v.safetensors; load /tmp/gptrepl-v.safetensors; tokens \"chào\"" >/dev/null 2>&1'
 t "bundled model loads"      '$G -c "model" 2>&1 | grep -q "tiny-fortunes"'
+t "same tokens with/without cache" 'a=$($G --empty -c "seed 5; new tiny layers=2 d=32 ctx=16; generate 40 \"to be\" --greedy; eval generated" 2>&1 | grep -v tokens/s); b=$($G --empty -c "seed 5; new tiny layers=2 d=32 ctx=16; generate 40 \"to be\" --greedy --nocache; eval generated" 2>&1 | grep -v tokens/s); [ -n "$a" ] && [ "$a" = "$b" ]'
+t "tokens --file"            '$G --empty -c "new tiny; tokens --ids --file tests/data/empty.txt" >/dev/null 2>&1 && printf "ab" > /tmp/gptrepl-t.txt && [ "$($G --empty -c "new tiny; tokens --ids --file /tmp/gptrepl-t.txt" 2>&1 | tail -1)" = "66 67" ]'
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]
