@@ -78,7 +78,5 @@ void session_flush_stdout(Session *s);
 const Command *cmd_find(const char *name);
 /* Opens the default model: the bundled one if present, else a fresh tiny model. */
 void session_default_model(Session *s);
-/* Names for completion: commands, presets, trace and parameter names. NULL-terminated, caller frees the array. */
-const char **session_names(Session *s, int *n);
 
 #endif

@@ -30,9 +30,11 @@ norm() { sed -E 's/[0-9]+(\.[0-9]+)? (ms|tokens\/s|tok\/s)/<t> \2/g; s/, [0-9.]+
 for s in tests/transcripts/*.gpt; do
   [ -e "$s" ] || continue
   want="${s%.gpt}.out"
-  got=$("${RUNNER[@]}" "$G" --empty "$s" 2>&1 | norm)
+  got=$("${RUNNER[@]}" "$G" --empty "$s" 2>&1 | norm; exit "${PIPESTATUS[0]}"); rc=$?
   if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then printf '%s\n' "$got" > "$want"; fi
-  if [ -f "$want" ] && diff -u "$want" <(printf '%s\n' "$got") > /tmp/gptrepl-diff.$$ 2>&1; then
+  if [ $rc -eq 99 ] && [ ${#RUNNER[@]} -gt 0 ]; then  # memcheck's --error-exitcode
+    note "transcript $(basename "$s"): memcheck errors"; printf '%s\n' "$got" | grep '^==' | head -40; bad "$s"
+  elif [ -f "$want" ] && diff -u "$want" <(printf '%s\n' "$got") > /tmp/gptrepl-diff.$$ 2>&1; then
     note "transcript $(basename "$s"): identical"; ok
   else
     note "transcript $(basename "$s"): differs"; head -40 /tmp/gptrepl-diff.$$; bad "$s"
@@ -42,6 +44,9 @@ done
 
 # 3. scripted REPL checks (exit codes, -c, stdin, --bail)
 tests/test_cli.sh && ok || bad tests/test_cli.sh
+# the ncurses TUI under tmux (skips without tmux)
+if out=$(tests/test_tui.sh 2>&1); then note "$(printf '%s\n' "$out" | tail -1)"; ok
+else printf '%s\n' "$out" | tail -20; bad tests/test_tui.sh; fi
 
 # 3b. GPT-2 tokenizer parity with the npm package's own encoder (skips without node/npm)
 if out=$(tests/bpe_parity.sh "${BUILD_DIR:-build}/tests/test_bpe" 2>&1); then
@@ -50,11 +55,20 @@ else
   printf '%s\n' "$out" | tail -15; bad tests/bpe_parity.sh
 fi
 
-# 4. lessons, both languages, batch mode
+# 3c. hostile input and hard stops: fuzz regressions replayed, SIGKILL mid-save, out of memory
+if [ ${#RUNNER[@]} -eq 0 ]; then
+  tests/test_reliability.sh && ok || bad tests/test_reliability.sh
+fi
+
+# 4. lessons, both languages, batch mode (under memcheck, lessons that train or bench
+# take an hour: skipped unless VALGRIND_ALL=1)
 mkdir -p /tmp/gptrepl-lessons
 for l in lessons/en/*.lesson lessons/vi/*.lesson; do
   [ -e "$l" ] || continue
   name="${l#lessons/}"; name="${name%.lesson}"
+  if [ ${#RUNNER[@]} -gt 0 ] && [ "${VALGRIND_ALL:-0}" != 1 ] && grep -qE '^[>!] *(train|bench)' "$l"; then
+    note "lesson $name: SKIPPED under valgrind (trains)"; skipped=$((skipped + 1)); continue
+  fi
   start=$(date +%s)
   if out=$("${RUNNER[@]}" "$G" --empty --lesson "$name" --batch 2>&1); then
     note "lesson $name: ok ($(( $(date +%s) - start )) s)"; ok
