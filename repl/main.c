@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     int interactive = !cmds && !script && !lesson && in_tty;
     if (interactive) {
         const char *why = NULL;
-        if (!backend_cuda(&why)) fprintf(stderr, "device: cpu (%s)\n", why);
+        if (!backend_cuda(&why)) fprintf(stderr, "device: cpu; %s\n", why);
     }
     if (lesson) {
         s.lesson_batch = batch;

@@ -2044,7 +2044,7 @@ static void welcome(void)
     if (!s->m) pane_puts_styled("no model yet: 'new tiny' makes one, 'load PATH' opens a checkpoint\n", st_plain());
     if (T.dev_note) {
         char buf[600];
-        snprintf(buf, sizeof buf, "device: cpu (%s)\n", T.dev_note);
+        snprintf(buf, sizeof buf, "device: cpu; %s\n", T.dev_note);
         pane_puts_styled(buf, st_dim());
     }
 }
