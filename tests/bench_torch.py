@@ -32,7 +32,7 @@ def gpt(L, H, C, V, T):
             for b in s.h: x = b(x)
             logits = s.lnf(x) @ s.wte.weight.T
             if tgt is None: return logits
-            return torch.nn.functional.cross_entropy(logits.view(-1, V), tgt.view(-1))
+            return torch.nn.functional.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1))
     return M()
 
 def best(f, reps):
