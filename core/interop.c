@@ -158,12 +158,14 @@ fail:
 
 int llmc_is_bin(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return 0;
+    /* O_NONBLOCK and regular files only: `load` on a FIFO or a device must not hang here. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return 0;
+    struct stat sb;
     int32_t h[1] = {0};
-    size_t n = fread(h, 4, 1, fp);
-    fclose(fp);
-    return n == 1 && h[0] == LLMC_MAGIC;
+    ssize_t n = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, h, 4) : 0;
+    close(fd);
+    return n == 4 && h[0] == LLMC_MAGIC;
 }
 
 /* Order and shapes of llm.c's tensors (grouped by type across layers). */
@@ -180,7 +182,7 @@ Model *llmc_load(const char *path, const Backend *be, GrErr *e)
     int fd = open(path, O_RDONLY);
     if (fd < 0) { gr_fail(e, "cannot open %s: %s", path, strerror(errno)); return NULL; }
     struct stat sb;
-    if (fstat(fd, &sb) < 0 || (size_t)sb.st_size < 1024) {
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size < 1024) {
         close(fd);
         gr_fail(e, "%s: too short for an llm.c checkpoint (needs a 1024-byte header)", path);
         return NULL;

@@ -310,7 +310,9 @@ void model_init_random(Model *m, uint64_t seed)
 {
     Rng r;
     rng_seed(&r, seed);
-    float *host = malloc(m->total * sizeof(float));
+    /* On the CPU the parameters are host memory: draw straight into them (no second copy,
+     * so a model that fits in memory always gets its init). */
+    float *host = m->be == &backend_cpu ? m->params : malloc(m->total * sizeof(float));
     if (!host) return;
     float resid_std = 0.02f / sqrtf(2.0f * (float)m->cfg.n_layer);
     for (int i = 0; i < m->nparams; i++) {
@@ -334,8 +336,10 @@ void model_init_random(Model *m, uint64_t seed)
             if (j < p->numel) x[j] = (float)(sd * rng_normal(&r));
         }
     }
-    m->be->upload(m->params, host, m->total * sizeof(float));
-    free(host);
+    if (host != m->params) {
+        m->be->upload(m->params, host, m->total * sizeof(float));
+        free(host);
+    }
     m->step = 0;
 }
 

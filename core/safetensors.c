@@ -119,7 +119,7 @@ out:
 int st_open(StFile *f, const char *path, GrErr *e)
 {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO must not block us: it is refused below */
     if (fd < 0) return gr_fail(e, "cannot open %s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {

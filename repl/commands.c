@@ -842,8 +842,9 @@ static int cmd_logits(Session *s, int argc, char **argv, const char *rest, GrErr
     if (trace_view(s, te, &lv, e)) return CMD_ERR;
     const float *logits = lv.data + (size_t)pos * V;
     double *p = malloc(sizeof(double) * (size_t)V * nt);
-    for (int i = 0; i < nt; i++) softmax_temp(logits, V, temps[i], p + (size_t)i * V);
     int *ids = malloc(sizeof(int) * (size_t)V);
+    if (!p || !ids) { free(p); free(ids); return gr_fail(e, "out of memory for %d × %d probabilities", nt, V), CMD_ERR; }
+    for (int i = 0; i < nt; i++) softmax_temp(logits, V, temps[i], p + (size_t)i * V);
     sample_filter(p, V, (int)top, 1.0f, ids); /* order by T = first temperature */
     StrBuf lab;
     sb_init(&lab);
@@ -926,6 +927,7 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
     if (nids == 0) {
         free(ids);
         ids = malloc(sizeof(int));
+        if (!ids) return gr_fail(e, "out of memory"), CMD_ERR;
         ids[0] = s->tok.kind == TOK_GPT2 ? 50256 : s->tok.kind == TOK_CHAR ? 0 : '\n' % s->m->cfg.vocab;
         nids = 1;
     }
@@ -935,6 +937,11 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
     float *logits = malloc(sizeof(float) * V);
     double *p = malloc(sizeof(double) * V);
     int *scratch = malloc(sizeof(int) * V);
+    if (!logits || !p || !scratch) {
+        free(logits); free(p); free(scratch); free(ids);
+        kv_free(s->m, kv);
+        return gr_fail(e, "out of memory for a vocabulary of %d", V), CMD_ERR;
+    }
     double t0 = now_ms();
     for (size_t i = 0; i < nids; i++) kv_forward(s->m, kv, ids[i], logits, e);
     if (!prompt && s->run_text) {
@@ -1167,6 +1174,7 @@ static int cmd_hist(Session *s, int argc, char **argv, const char *rest, GrErr *
     if (resolve(s, pos_arg(argc, argv, 1), &v, label, sizeof label, e)) return CMD_ERR;
     size_t n = tv_numel(&v);
     float *data = malloc(sizeof(float) * (n ? n : 1));
+    if (!data) return gr_fail(e, "out of memory copying %zu values", n), CMD_ERR;
     tv_copy_out(&v, data);
     VizOpts o = vopts(s);
     int rc = viz_hist(&s->out, &o, label, data, n, (int)bins, e);
@@ -1188,6 +1196,7 @@ static int view2d(Session *s, const char *spec, float **data, int *rows, int *co
     *cols = v.ndim >= 1 ? v.shape[v.ndim - 1] : 1;
     size_t n = tv_numel(&v);
     *data = malloc(sizeof(float) * (n ? n : 1));
+    if (!*data) return gr_fail(e, "out of memory copying %zu values", n);
     tv_copy_out(&v, *data);
     return 0;
 }
@@ -1285,6 +1294,7 @@ static int cmd_export(Session *s, int argc, char **argv, const char *rest, GrErr
         }
         size_t n = tv_numel(&v);
         float *data = malloc(sizeof(float) * (n ? n : 1));
+        if (!data) return gr_fail(e, "out of memory copying %zu values", n), CMD_ERR;
         tv_copy_out(&v, data);
         char title[200];
         snprintf(title, sizeof title, "Histogram of %s", label);
@@ -1314,6 +1324,7 @@ static int cmd_export(Session *s, int argc, char **argv, const char *rest, GrErr
         trace_view(s, acts_find(s->trace, "logits"), &lv, e);
         double *p = malloc(sizeof(double) * V);
         int *ids = malloc(sizeof(int) * V);
+        if (!p || !ids) { free(p); free(ids); return gr_fail(e, "out of memory for a vocabulary of %d", V), CMD_ERR; }
         softmax_temp(lv.data + (size_t)(T - 1) * V, V, temp, p);
         sample_filter(p, V, top, 1.0f, ids);
         if (top > V) top = V;
@@ -1353,6 +1364,7 @@ static int cmd_dump(Session *s, int argc, char **argv, const char *rest, GrErr *
     const char *path = argv[2];
     size_t n = tv_numel(&v);
     float *data = malloc(sizeof(float) * (n ? n : 1));
+    if (!data) return gr_fail(e, "out of memory copying %zu values", n), CMD_ERR;
     tv_copy_out(&v, data);
     int rc;
     size_t len = strlen(path);

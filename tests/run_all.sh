@@ -60,14 +60,14 @@ if [ ${#RUNNER[@]} -eq 0 ]; then
   tests/test_reliability.sh && ok || bad tests/test_reliability.sh
 fi
 
-# 4. lessons, both languages, batch mode (under memcheck, lessons that train or bench
-# take an hour: skipped unless VALGRIND_ALL=1)
+# 4. lessons, both languages, batch mode (under memcheck, lessons that train, bench or
+# build a GPT-2-size model take 10 to 60 minutes each: skipped unless VALGRIND_ALL=1)
 mkdir -p /tmp/gptrepl-lessons
 for l in lessons/en/*.lesson lessons/vi/*.lesson; do
   [ -e "$l" ] || continue
   name="${l#lessons/}"; name="${name%.lesson}"
-  if [ ${#RUNNER[@]} -gt 0 ] && [ "${VALGRIND_ALL:-0}" != 1 ] && grep -qE '^[>!] *(train|bench)' "$l"; then
-    note "lesson $name: SKIPPED under valgrind (trains)"; skipped=$((skipped + 1)); continue
+  if [ ${#RUNNER[@]} -gt 0 ] && [ "${VALGRIND_ALL:-0}" != 1 ] && grep -qE '^[>!] *(train|bench|new gpt2)' "$l"; then
+    note "lesson $name: SKIPPED under valgrind (trains or builds GPT-2)"; skipped=$((skipped + 1)); continue
   fi
   start=$(date +%s)
   if out=$("${RUNNER[@]}" "$G" --empty --lesson "$name" --batch 2>&1); then
