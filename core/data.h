@@ -25,7 +25,7 @@ int data_from_ids(Dataset *d, const int *ids, size_t n, const char *name, GrErr 
  * tokenizer's vocabulary (named, with its line and column) are one-line errors. */
 int data_from_file(Dataset *d, const char *path, const Tokenizer *tok, GrErr *e);
 /* A generated task (about 200k characters, text made with our Rng from `seed`):
- *   "copy"  lines "abcdefgh|abcdefgh\n" (8 random letters, then repeated)
+ *   "copy"  lines "hbdaggce|hbdaggce\n" (8 random letters a-h, then repeated)
  *   "add"   lines "123+456=579\n"     (operands 0..999)
  *   "sort"  lines "dbca>abcd\n"       (4 to 8 random letters, then sorted)
  * encoded with tok (the default char vocabulary has every symbol they use). */

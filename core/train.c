@@ -75,7 +75,8 @@ struct Trainer {
     BackScratch *bs;
     int *rows;             /* accum·B rows of T+1 (host) */
     int *tok, *tgt;        /* B·T (host) */
-    /* the last good state: before the last update whose loss and gradient were finite */
+    /* the last good state: before the last update whose loss and gradient were finite
+     * (NULL when there was no memory for it: then a bad step cannot be rolled back) */
     float *good_p, *good_m, *good_v;
     long good_step;
     /* evaluation (its own activations when the val rows are shorter than ctx) */
@@ -108,6 +109,7 @@ static double now_ms(void)
 static void snapshot(Trainer *t)
 {
     Model *m = t->m;
+    if (!t->good_p) return;
     size_t nb = m->total * sizeof(float);
     m->be->copy(t->good_p, m->params, nb);
     m->be->copy(t->good_m, m->m, nb);
@@ -115,15 +117,18 @@ static void snapshot(Trainer *t)
     t->good_step = m->step;
 }
 
-static void restore(Trainer *t)
+/* Returns 0 when the last good state was restored, -1 when there is none. */
+static int restore(Trainer *t)
 {
     Model *m = t->m;
     size_t nb = m->total * sizeof(float);
+    m->be->zero(m->grads, nb);
+    if (!t->good_p) return -1;
     m->be->copy(m->params, t->good_p, nb);
     m->be->copy(m->m, t->good_m, nb);
     m->be->copy(m->v, t->good_v, nb);
     m->step = t->good_step;
-    m->be->zero(m->grads, nb);
+    return 0;
 }
 
 static int check_ids(const int *ids, size_t n, int V, const char *split, GrErr *e)
@@ -163,13 +168,20 @@ Trainer *trainer_new(Model *m, const TrainCfg *cfg, const Dataset *d, GrErr *e)
     t->rows = malloc(sizeof(int) * (size_t)c.accum * B * (T + 1));
     t->tok = malloc(sizeof(int) * (size_t)B * T);
     t->tgt = malloc(sizeof(int) * (size_t)B * T);
+    if (!t->rows || !t->tok || !t->tgt) {
+        gr_fail(e, "out of memory for the trainer's batches");
+        goto fail;
+    }
+    /* A copy of the weights and moments to roll a NaN back to. Without the memory for it
+     * training still works; a bad step then stops without rolling back. */
     size_t nb = m->total * sizeof(float);
     t->good_p = m->be->alloc(nb);
-    t->good_m = m->be->alloc(nb);
-    t->good_v = m->be->alloc(nb);
-    if (!t->rows || !t->tok || !t->tgt || !t->good_p || !t->good_m || !t->good_v) {
-        gr_fail(e, "out of memory for the trainer (%.1f MB of weight snapshots on %s)", 3.0 * nb / 1e6, m->be->name);
-        goto fail;
+    t->good_m = t->good_p ? m->be->alloc(nb) : NULL;
+    t->good_v = t->good_m ? m->be->alloc(nb) : NULL;
+    if (!t->good_v) {
+        if (t->good_p) m->be->free(t->good_p);
+        if (t->good_m) m->be->free(t->good_m);
+        t->good_p = t->good_m = NULL;
     }
     snapshot(t);
     return t;
@@ -263,16 +275,19 @@ int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
     if (bad) {
         long at = m->step + (strcmp(what, "update") ? 1 : 0); /* the step that was attempted */
         float v = !strcmp(what, "loss") ? info.loss : (float)ss;
-        restore(t);
+        int restored = restore(t) == 0;
         info.nonfinite = 1;
         info.step = m->step;
         info.ms = now_ms() - t0;
         if (out) *out = info;
+        if (!restored)
+            return gr_fail(e, "step %ld: the %s is NaN or inf at lr %g; there was no memory for a copy of the last "
+                              "good weights, so they could not be restored (try a lower learning rate)", at, what, lr);
         if (!strcmp(what, "update"))
             return gr_fail(e, "step %ld: the update at lr %g made the weights inf or NaN; went back to the weights "
-                              "and optimizer state of step %ld (try a lower lr)", at, lr, m->step);
+                              "and optimizer state of step %ld (try a lower learning rate)", at, lr, m->step);
         return gr_fail(e, "step %ld: the %s is %s at lr %g; went back to the weights and optimizer state of step %ld, "
-                          "the last that trained cleanly (try a lower lr or clip=1)",
+                          "the last that trained cleanly (try a lower learning rate or gradient clipping)",
                        at, what, isnan(v) ? "NaN" : "inf", lr, m->step);
     }
     be->sync();

@@ -62,9 +62,11 @@ float train_lr_at(const TrainCfg *c, long step);
 typedef struct Trainer Trainer;
 
 /* A trainer for m on d (d may be NULL: then only trainer_step_rows works). Allocates
- * the training buffers, the activations for (batch, ctx) and the backward scratch;
+ * the training buffers, the activations for (batch, ctx), the backward scratch and a
+ * copy of the weights and moments to roll back to (skipped when memory is short);
  * checks the data is long enough and its ids fit the model's vocabulary. The model and
- * the dataset must outlive the trainer. */
+ * the dataset must outlive the trainer; make a new trainer after moving the model to
+ * another backend or changing its weights outside the trainer. */
 Trainer *trainer_new(Model *m, const TrainCfg *c, const Dataset *d, GrErr *e);
 
 typedef struct {
@@ -74,16 +76,17 @@ typedef struct {
     float grad_norm;   /* global gradient norm before clipping */
     double ms;         /* wall time of the step */
     double tok_s;      /* tokens per second (batch · ctx · accum / time) */
-    int nonfinite;     /* the loss or the gradient was NaN or inf: nothing was applied */
+    int nonfinite;     /* NaN or inf in the loss, the gradient or the updated weights: rolled back */
 } StepInfo;
 
 /* One optimizer step: accum micro-batches sampled from the train split with an Rng
  * seeded from (seed, m->step), so training is a function of the step count: 10 steps
- * equal 5 steps + save + load + 5 steps bit for bit.
+ * equal 5 steps + save + load + 5 steps bit for bit (same build and thread count).
  * On a NaN or inf loss or gradient: restores the parameters, AdamW moments and m->step
  * to the last good state — the one before the last update whose loss and gradient were
- * finite (the update that may have produced the bad weights) — sets out->nonfinite and
- * returns -1 with a message. */
+ * finite (that update may be what produced the bad weights) — sets out->nonfinite and
+ * returns -1 with a one-line message. An update that itself makes a weight inf or NaN
+ * is undone at once (back to the start of this step). */
 int trainer_step(Trainer *t, StepInfo *out, GrErr *e);
 /* The same step on given rows: accum·batch rows of ctx+1 token ids (inputs are the
  * first ctx of a row, targets the last ctx). */

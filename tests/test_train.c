@@ -117,7 +117,7 @@ TEST(resume_is_bit_identical)
     CkptExtra ex = {0};
     Model *r = ckpt_load(path, &backend_cpu, &ex, &e);
     CHECK(r != NULL);
-    if (!r) { fprintf(stderr, "%s\n", e.msg); return; }
+    if (!r) { fprintf(stderr, "%s\n", e.msg); unlink(path); free(chars); trainer_free(ta); model_free(a); data_free(&d); return; }
     CHECK(r->step == 5);
     CHECK(ex.chars && !strcmp(ex.chars, chars));
     Trainer *tr = trainer_new(r, &c, &d, &e);
