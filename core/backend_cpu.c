@@ -1,18 +1,208 @@
 /* backend_cpu.c — the reference backend: plain C loops, GEMMs through OpenBLAS.
  *
  * Every other backend is tested against these functions. Reductions accumulate in
- * double so the reference is as close to exact as float storage allows. */
+ * double so the reference is as close to exact as float storage allows.
+ *
+ * Threads. OpenBLAS runs single-threaded; each op splits its work into fixed chunks
+ * (rows of a GEMM, heads, blocks of rows or elements) that a small pthread pool hands
+ * out dynamically. Idle workers sleep on a condition variable (no spinning), so the
+ * pool never starves another process, and a core lost to one only slows an op down.
+ * Every output is computed by one chunk in a fixed order and partial sums are added in
+ * chunk order, so results do not depend on the number of threads (GPTREPL_THREADS,
+ * default: the online CPUs) or on scheduling. */
 #include "backend.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GELU_K 0.7978845608028654f /* √(2/π) */
 
+/* For this file only: FP exceptions are never unmasked and errno is never read after a
+ * math call, so FP operations may be speculated (the clamps in vexpf/vtanhf if-convert,
+ * sqrtf becomes one instruction), and loops may be vectorised behind a run-time
+ * overlap check (-O2's "very cheap" cost model refuses those). */
+#pragma GCC optimize("no-trapping-math", "no-math-errno", "vect-cost-model=dynamic")
+
+/* ---------------- the thread pool ---------------- */
+
+typedef void (*ChunkFn)(void *ctx, size_t a, size_t b);
+
+#define POOL_MAX 64
+
+static struct {
+    pthread_mutex_t mu;          /* guards everything below except `next` */
+    pthread_cond_t wake, done;
+    pthread_mutex_t call;        /* one parallel job at a time */
+    int nthreads;                /* workers + the caller */
+    unsigned long gen;           /* bumped for each job */
+    ChunkFn fn;
+    void *ctx;
+    size_t n, grain, nchunks;
+    size_t finished;             /* chunks done */
+    int active;                  /* workers inside a job */
+    atomic_size_t next;          /* next chunk to hand out */
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER, .call = PTHREAD_MUTEX_INITIALIZER, .nthreads = 1};
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+/* Runs chunks of the current job until none is left; returns how many it ran. */
+static size_t pool_drain(ChunkFn fn, void *ctx, size_t n, size_t grain, size_t nchunks)
+{
+    size_t ran = 0, k;
+    while ((k = atomic_fetch_add(&pool.next, 1)) < nchunks) {
+        size_t a = k * grain, b = a + grain < n ? a + grain : n;
+        fn(ctx, a, b);
+        ran++;
+    }
+    return ran;
+}
+
+/* A worker joins a job under the mutex (active++), so the caller, which waits for
+ * active == 0 before returning and before starting the next job, never leaves a worker
+ * holding a stale job. */
+static void *pool_worker(void *arg)
+{
+    (void)arg;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        while (pool.gen == seen) pthread_cond_wait(&pool.wake, &pool.mu);
+        seen = pool.gen;
+        ChunkFn fn = pool.fn;
+        void *ctx = pool.ctx;
+        size_t n = pool.n, grain = pool.grain, nchunks = pool.nchunks;
+        pool.active++;
+        pthread_mutex_unlock(&pool.mu);
+        size_t ran = pool_drain(fn, ctx, n, grain, nchunks);
+        pthread_mutex_lock(&pool.mu);
+        pool.finished += ran;
+        pool.active--;
+        pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+/* A forked child has no workers: it runs everything on its one thread. */
+static void pool_after_fork_child(void)
+{
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_mutex_init(&pool.call, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pool.active = 0;
+    pool.nthreads = 1;
+}
+
+static void pool_start(void)
+{
+    openblas_set_num_threads(1);
+    pthread_atfork(NULL, NULL, pool_after_fork_child);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("GPTREPL_THREADS");
+    if (env && atoi(env) > 0) ncpu = atoi(env);
+    if (ncpu < 1) ncpu = 1;
+    if (ncpu > POOL_MAX) ncpu = POOL_MAX;
+    int started = 1;
+    for (long i = 1; i < ncpu; i++) {
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&th, &at, pool_worker, NULL) == 0) started++;
+        pthread_attr_destroy(&at);
+    }
+    pool.nthreads = started;
+}
+
+static inline void blas_init(void) { pthread_once(&pool_once, pool_start); }
+
+/* Calls fn(ctx, a, b) over [0, n) in chunks of `grain`, on the pool when the work is
+ * worth it (`work` ≈ multiply-adds or element operations in all) and on the caller's
+ * thread otherwise. Chunk boundaries depend only on n and grain. */
+static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
+{
+    if (n == 0) return;
+    if (grain < 1) grain = 1;
+    size_t nchunks = (n + grain - 1) / grain;
+    blas_init();
+    if (nchunks == 1 || pool.nthreads == 1 || work < 65536.0 || pthread_mutex_trylock(&pool.call) != 0) {
+        /* serial (also when another thread is running a parallel job: no nesting) */
+        for (size_t k = 0; k < nchunks; k++) fn(ctx, k * grain, (k + 1) * grain < n ? (k + 1) * grain : n);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    while (pool.active > 0) pthread_cond_wait(&pool.done, &pool.mu); /* a late joiner of the last job */
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.grain = grain;
+    pool.nchunks = nchunks;
+    pool.finished = 0;
+    atomic_store(&pool.next, 0);
+    pool.gen++;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+    size_t ran = pool_drain(fn, ctx, n, grain, nchunks);
+    pthread_mutex_lock(&pool.mu);
+    pool.finished += ran;
+    while (pool.finished < nchunks || pool.active > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&pool.call);
+}
+
+#define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define GEMM_ROWS 128    /* rows per GEMM chunk */
+#define ELEM_CHUNK 16384 /* elements per chunk of an elementwise loop */
+#define RED_CHUNK 65536  /* elements per partial sum of a reduction */
+
+/* ---------------- vectorisable exp and tanh ---------------- */
+
+/* exp: Cody-Waite range reduction and a degree-6 polynomial (Cephes expf), within 2 ulp
+ * of expf on [-87.3, 88]; 0 below (where expf gives denormals), clamped at e^88 above
+ * (callers pass x <= 18), NaN for NaN. Loops calling it vectorise, unlike libm's expf. */
+static inline float vexpf(float x)
+{
+    float xc = x < 88.0f ? x : 88.0f; /* NaN → 88: keeps the int conversion below defined */
+    xc = xc > -87.3f ? xc : -87.3f;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = n * -0.693359375f + xc;
+    r = n * 2.12194440e-4f + r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    union { uint32_t u; float f; } sc;
+    sc.u = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
+    float y = p * sc.f;
+    y = x < -87.3f ? 0.0f : y;
+    return x == x ? y : x;
+}
+
+/* tanh(z) = (e^{2z} - 1)/(e^{2z} + 1): absolute error < 2e-7, exactly ±1 beyond |z| = 9. */
+static inline float vtanhf(float z)
+{
+    float zc = z > 9.0f ? 9.0f : z;
+    zc = zc < -9.0f ? -9.0f : zc;
+    float e = vexpf(2.0f * zc);
+    return (e - 1.0f) / (e + 1.0f);
+}
+
+/* ---------------- memory ---------------- */
+
 static void *cpu_alloc(size_t bytes)
 {
+    blas_init();
     /* 64-byte aligned for AVX-512 loads in BLAS; round up so aligned_alloc accepts it. */
     size_t sz = (bytes + 63) & ~(size_t)63;
     if (sz < bytes) return NULL;
@@ -23,13 +213,26 @@ static void cpu_copy(void *dst, const void *src, size_t bytes) { if (bytes) memm
 static void cpu_zero(void *p, size_t bytes) { if (bytes) memset(p, 0, bytes); }
 static void cpu_sync(void) {}
 
-static void cpu_encoder(float *out, const int *tok, const float *wte, const float *wpe, int N, int T, int C)
+/* ---------------- forward ---------------- */
+
+typedef struct {
+    float *out, *xhat, *mean, *rstd, *dx, *dw, *db, *dp, *dv, *q, *k, *v, *p, *m, *s;
+    const float *x, *w, *b, *bias, *dout, *pattern, *in, *in2, *in3;
+    const int *tok, *targets;
+    int N, T, C, IC, OC, B, H, hd, V, step, by_rows;
+    float scale, f;
+    double *part;
+} Args;
+
+static void encoder_chunk(void *ctx, size_t a, size_t b)
 {
-    for (int n = 0; n < N; n++) {
-        const float *te = wte + (size_t)tok[n] * C;
-        float *o = out + (size_t)n * C;
-        if (wpe) {
-            const float *pe = wpe + (size_t)(n % T) * C;
+    Args *g = ctx;
+    int C = g->C;
+    for (size_t n = a; n < b; n++) {
+        const float *te = g->w + (size_t)g->tok[n] * C;
+        float *o = g->out + n * C;
+        if (g->b) {
+            const float *pe = g->b + (n % (size_t)g->T) * C;
             for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
         } else {
             memcpy(o, te, sizeof(float) * (size_t)C);
@@ -37,116 +240,185 @@ static void cpu_encoder(float *out, const int *tok, const float *wte, const floa
     }
 }
 
-static void cpu_layernorm(float *out, float *xhat, float *mean, float *rstd, const float *x,
-                          const float *w, const float *b, int N, int C)
+static void cpu_encoder(float *out, const int *tok, const float *wte, const float *wpe, int N, int T, int C)
 {
-#pragma omp parallel for if (N >= 64) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C;
+    Args g = {.out = out, .tok = tok, .w = wte, .b = wpe, .T = T, .C = C};
+    par_for((size_t)N, 64, (double)N * C, encoder_chunk, &g);
+}
+
+static void layernorm_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int C = g->C;
+    for (size_t n = a; n < bb; n++) {
+        const float *xr = g->x + n * C;
         double s = 0;
         for (int c = 0; c < C; c++) s += xr[c];
         double mu = s / C, v = 0;
         for (int c = 0; c < C; c++) { double d = xr[c] - mu; v += d * d; }
         v /= C; /* biased, as GPT-2 and torch.nn.LayerNorm */
         double rs = 1.0 / sqrt(v + 1e-5);
-        float *o = out + (size_t)n * C, *xh = xhat + (size_t)n * C;
+        float *o = g->out + n * C, *xh = g->xhat + n * C;
+        const float *w = g->w, *bb_ = g->b;
         for (int c = 0; c < C; c++) {
             float h = (float)((xr[c] - mu) * rs);
             xh[c] = h;
-            o[c] = h * w[c] + b[c];
+            o[c] = h * w[c] + bb_[c];
         }
-        mean[n] = (float)mu;
-        rstd[n] = (float)rs;
+        g->mean[n] = (float)mu;
+        g->rstd[n] = (float)rs;
     }
+}
+
+static void cpu_layernorm(float *out, float *xhat, float *mean, float *rstd, const float *x,
+                          const float *w, const float *b, int N, int C)
+{
+    Args g = {.out = out, .xhat = xhat, .mean = mean, .rstd = rstd, .x = x, .w = w, .b = b, .C = C};
+    par_for((size_t)N, 32, (double)N * C * 4, layernorm_chunk, &g);
+}
+
+/* out (N, OC) = x · wᵀ + bias, in chunks of GEMM_ROWS rows, or of output columns when
+ * there are few rows (generation). */
+static void matmul_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    int N = g->N, IC = g->IC, OC = g->OC;
+    size_t n0 = g->by_rows ? a : 0, n1 = g->by_rows ? b : (size_t)N, o0 = g->by_rows ? 0 : a,
+           o1 = g->by_rows ? (size_t)OC : b;
+    if (g->bias)
+        for (size_t n = n0; n < n1; n++) memcpy(g->out + n * OC + o0, g->bias + o0, sizeof(float) * (o1 - o0));
+    if (n1 - n0 == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(o1 - o0), IC, 1.0f, g->w + o0 * IC, IC, g->x + n0 * IC, 1,
+                    g->bias ? 1.0f : 0.0f, g->out + n0 * OC + o0, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n1 - n0), (int)(o1 - o0), IC, 1.0f,
+                    g->x + n0 * IC, IC, g->w + o0 * IC, IC, g->bias ? 1.0f : 0.0f, g->out + n0 * OC + o0, OC);
 }
 
 static void cpu_matmul(float *out, const float *x, const float *w, const float *bias, int N, int IC, int OC)
 {
-    if (bias) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, sizeof(float) * (size_t)OC);
+    Args g = {.out = out, .x = x, .w = w, .bias = bias, .N = N, .IC = IC, .OC = OC};
+    g.by_rows = N >= 2 * GEMM_ROWS;
+    size_t parts = g.by_rows ? (size_t)N : (size_t)OC;
+    size_t grain = g.by_rows ? GEMM_ROWS : (OC >= 1024 ? 256 : (size_t)OC);
+    par_for(parts, grain, (double)N * IC * OC, matmul_chunk, &g);
+}
+
+static void qkv_split_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    for (size_t r = a; r < bb; r++) { /* r = b*T + t */
+        size_t b = r / T, t = r % T;
+        const float *row = g->in + r * 3 * C;
+        for (int h = 0; h < H; h++) {
+            size_t o = ((b * H + h) * T + t) * hd;
+            memcpy(g->q + o, row + h * hd, sizeof(float) * (size_t)hd);
+            memcpy(g->k + o, row + C + h * hd, sizeof(float) * (size_t)hd);
+            memcpy(g->v + o, row + 2 * C + h * hd, sizeof(float) * (size_t)hd);
+        }
     }
-    if (N == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, IC, 1.0f, w, IC, x, 1, bias ? 1.0f : 0.0f, out, 1);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, x, IC, w, IC,
-                bias ? 1.0f : 0.0f, out, OC);
 }
 
 static void cpu_qkv_split(float *q, float *k, float *v, const float *qkv, int B, int T, int H, int hd)
 {
-    int C = H * hd;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            const float *row = qkv + ((size_t)b * T + t) * 3 * C;
-            for (int h = 0; h < H; h++) {
-                size_t o = (((size_t)b * H + h) * T + t) * hd;
-                memcpy(q + o, row + h * hd, sizeof(float) * (size_t)hd);
-                memcpy(k + o, row + C + h * hd, sizeof(float) * (size_t)hd);
-                memcpy(v + o, row + 2 * C + h * hd, sizeof(float) * (size_t)hd);
-            }
-        }
+    Args g = {.q = q, .k = k, .v = v, .in = qkv, .T = T, .H = H, .hd = hd};
+    par_for((size_t)B * T, 64, (double)B * T * H * hd * 3, qkv_split_chunk, &g);
+}
+
+static void attn_scores_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    int T = g->T, hd = g->hd;
+    for (size_t i = a; i < b; i++) {
+        size_t o = i * T * hd;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, g->in + o, hd, g->in2 + o, hd, 0.0f,
+                    g->out + i * T * T, T);
+    }
 }
 
 static void cpu_attn_scores(float *scores, const float *q, const float *k, int BH, int T, int hd)
 {
-    for (int i = 0; i < BH; i++) {
-        size_t o = (size_t)i * T * hd;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, q + o, hd, k + o, hd, 0.0f,
-                    scores + (size_t)i * T * T, T);
-    }
+    Args g = {.out = scores, .in = q, .in2 = k, .T = T, .hd = hd};
+    par_for((size_t)BH, 1, (double)BH * T * T * hd, attn_scores_chunk, &g);
 }
 
-static void cpu_attn_mask(float *masked, const float *scores, float scale, int BH, int T)
+static void attn_mask_chunk(void *ctx, size_t a, size_t b)
 {
-    for (int r = 0; r < BH * T; r++) {
-        int i = r % T;
-        const float *s = scores + (size_t)r * T;
-        float *mk = masked + (size_t)r * T;
+    Args *g = ctx;
+    int T = g->T;
+    for (size_t r = a; r < b; r++) {
+        int i = (int)(r % T);
+        const float *s = g->in + r * T;
+        float *mk = g->out + r * T, scale = g->scale;
         for (int j = 0; j <= i; j++) mk[j] = s[j] * scale;
         for (int j = i + 1; j < T; j++) mk[j] = -INFINITY;
     }
 }
 
-static void cpu_attn_softmax(float *pattern, const float *masked, int BH, int T)
+static void cpu_attn_mask(float *masked, const float *scores, float scale, int BH, int T)
 {
-#pragma omp parallel for if (BH * T >= 256) schedule(static)
-    for (int r = 0; r < BH * T; r++) {
-        int i = r % T;
-        const float *mk = masked + (size_t)r * T;
-        float *p = pattern + (size_t)r * T;
+    Args g = {.out = masked, .in = scores, .scale = scale, .T = T};
+    par_for((size_t)BH * T, 64, (double)BH * T * T, attn_mask_chunk, &g);
+}
+
+static void attn_softmax_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    int T = g->T;
+    for (size_t r = a; r < b; r++) {
+        int i = (int)(r % T);
+        const float *mk = g->in + r * T;
+        float *p = g->out + r * T;
         float mx = -INFINITY;
-        for (int j = 0; j <= i; j++) if (mk[j] > mx) mx = mk[j];
+        for (int j = 0; j <= i; j++) mx = mk[j] > mx ? mk[j] : mx;
+        for (int j = 0; j <= i; j++) p[j] = vexpf(mk[j] - mx); /* vectorises */
         double sum = 0;
-        for (int j = 0; j <= i; j++) {
-            p[j] = expf(mk[j] - mx);
-            sum += p[j];
-        }
+        for (int j = 0; j <= i; j++) sum += p[j];
         float inv = (float)(1.0 / sum);
         for (int j = 0; j <= i; j++) p[j] *= inv;
         for (int j = i + 1; j < T; j++) p[j] = 0.0f;
     }
 }
 
+static void cpu_attn_softmax(float *pattern, const float *masked, int BH, int T)
+{
+    Args g = {.out = pattern, .in = masked, .T = T};
+    par_for((size_t)BH * T, 64, (double)BH * T * T * 4, attn_softmax_chunk, &g);
+}
+
+static void split_heads_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    for (size_t r = a; r < bb; r++) {
+        size_t b = r / T, t = r % T;
+        for (int h = 0; h < H; h++)
+            memcpy(g->out + ((b * H + h) * T + t) * hd, g->in + r * C + h * hd, sizeof(float) * (size_t)hd);
+    }
+}
+
 static void cpu_split_heads(float *out, const float *x, int B, int T, int H, int hd)
 {
-    int C = H * hd;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++)
-            for (int h = 0; h < H; h++)
-                memcpy(out + (((size_t)b * H + h) * T + t) * hd, x + ((size_t)b * T + t) * C + h * hd,
-                       sizeof(float) * (size_t)hd);
+    Args g = {.out = out, .in = x, .T = T, .H = H, .hd = hd};
+    par_for((size_t)B * T, 64, (double)B * T * H * hd, split_heads_chunk, &g);
+}
+
+static void attn_apply_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    for (size_t bh = a; bh < bb; bh++) {
+        size_t b = bh / H, h = bh % H;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, g->pattern + bh * T * T, T,
+                    g->in + bh * T * hd, hd, 0.0f, g->out + b * T * C + h * hd, C);
+    }
 }
 
 static void cpu_attn_apply(float *ctx, const float *pattern, const float *v, int B, int H, int T, int hd)
 {
-    int C = H * hd;
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            size_t bh = (size_t)b * H + h;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, pattern + bh * T * T, T,
-                        v + bh * T * hd, hd, 0.0f, ctx + (size_t)b * T * C + (size_t)h * hd, C);
-        }
+    Args g = {.out = ctx, .pattern = pattern, .in = v, .T = T, .H = H, .hd = hd};
+    par_for((size_t)B * H, 1, (double)B * H * T * T * hd, attn_apply_chunk, &g);
 }
 
 static void cpu_kv_store(float *kcache, float *vcache, const float *qkv, int H, int cap, int pos, int hd)
@@ -184,43 +456,85 @@ static void cpu_attn_decode(float *ctx, const float *qkv, const float *kcache, c
     free(s);
 }
 
+static void gelu_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    const float *x = g->in;
+    float *out = g->out;
+    for (size_t i = a; i < b; i++) {
+        float u = x[i];
+        out[i] = 0.5f * u * (1.0f + vtanhf(GELU_K * (u + 0.044715f * u * u * u)));
+    }
+}
+
 static void cpu_gelu(float *out, const float *x, size_t n)
 {
-#pragma omp parallel for if (n >= 65536) schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float u = x[i];
-        out[i] = 0.5f * u * (1.0f + tanhf(GELU_K * (u + 0.044715f * u * u * u)));
-    }
+    Args g = {.out = out, .in = x};
+    par_for(n, ELEM_CHUNK, (double)n * 8, gelu_chunk, &g);
+}
+
+static void relu_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    const float *x = g->in;
+    float *out = g->out;
+    for (size_t i = a; i < b; i++) out[i] = x[i] > 0 ? x[i] : 0.0f;
 }
 
 static void cpu_relu(float *out, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0.0f;
+    Args g = {.out = out, .in = x};
+    par_for(n, ELEM_CHUNK, (double)n, relu_chunk, &g);
+}
+
+static void add_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    const float *x = g->in, *y = g->in2;
+    float *out = g->out;
+    for (size_t i = a; i < b; i++) out[i] = x[i] + y[i];
 }
 
 static void cpu_add(float *out, const float *a, const float *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+    Args g = {.out = out, .in = a, .in2 = b};
+    par_for(n, ELEM_CHUNK, (double)n, add_chunk, &g);
+}
+
+static void scale_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    float *x = g->out, f = g->f;
+    for (size_t i = a; i < b; i++) x[i] *= f;
 }
 
 static void cpu_scale(float *x, float s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) x[i] *= s;
+    Args g = {.out = x, .f = s};
+    par_for(n, ELEM_CHUNK, (double)n, scale_chunk, &g);
+}
+
+static void softmax_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    int V = g->V;
+    for (size_t n = a; n < b; n++) {
+        const float *l = g->in + n * V;
+        float *p = g->out + n * V;
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++) mx = l[i] > mx ? l[i] : mx;
+        for (int i = 0; i < V; i++) p[i] = vexpf(l[i] - mx); /* vectorises */
+        double sum = 0;
+        for (int i = 0; i < V; i++) sum += p[i];
+        float inv = (float)(1.0 / sum);
+        for (int i = 0; i < V; i++) p[i] *= inv;
+    }
 }
 
 static void cpu_softmax(float *probs, const float *logits, int N, int V)
 {
-#pragma omp parallel for if ((size_t)N * V >= 65536) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *l = logits + (size_t)n * V;
-        float *p = probs + (size_t)n * V;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) if (l[i] > mx) mx = l[i];
-        double sum = 0;
-        for (int i = 0; i < V; i++) { p[i] = expf(l[i] - mx); sum += p[i]; }
-        float inv = (float)(1.0 / sum);
-        for (int i = 0; i < V; i++) p[i] *= inv;
-    }
+    Args g = {.out = probs, .in = logits, .V = V};
+    par_for((size_t)N, 16, (double)N * V * 4, softmax_chunk, &g);
 }
 
 static void cpu_crossentropy(float *losses, const float *probs, const int *targets, int N, int V)
@@ -246,35 +560,104 @@ static void cpu_mean_rows(float *x, int B, int T, int C)
 
 /* ---------------- backward ---------------- */
 
-static void cpu_ce_softmax_backward(float *dlogits, const float *probs, const int *targets, float dloss_per,
-                                    int N, int V)
+static void ce_softmax_backward_chunk(void *ctx, size_t a, size_t b)
 {
-#pragma omp parallel for if ((size_t)N * V >= 65536) schedule(static)
-    for (int n = 0; n < N; n++) {
-        float *d = dlogits + (size_t)n * V;
-        const float *p = probs + (size_t)n * V;
-        int t = targets[n];
+    Args *g = ctx;
+    int V = g->V;
+    float dl = g->f;
+    for (size_t n = a; n < b; n++) {
+        float *d = g->out + n * V;
+        const float *p = g->in + n * V;
+        int t = g->targets[n];
         if (t < 0) {
             memset(d, 0, sizeof(float) * (size_t)V);
             continue;
         }
-        for (int i = 0; i < V; i++) d[i] = p[i] * dloss_per;
-        d[t] -= dloss_per;
+        for (int i = 0; i < V; i++) d[i] = p[i] * dl; /* dl is a local: vectorises */
+        d[t] -= dl;
+    }
+}
+
+static void cpu_ce_softmax_backward(float *dlogits, const float *probs, const int *targets, float dloss_per,
+                                    int N, int V)
+{
+    Args g = {.out = dlogits, .in = probs, .targets = targets, .f = dloss_per, .V = V};
+    par_for((size_t)N, 16, (double)N * V, ce_softmax_backward_chunk, &g);
+}
+
+/* dx += dout·w in chunks of rows */
+static void matmul_bw_dx_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    int IC = g->IC, OC = g->OC;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(b - a), IC, OC, 1.0f, g->dout + a * OC, OC, g->w, IC,
+                1.0f, g->dx + a * IC, IC);
+}
+
+/* dw += doutᵀ·x and db += Σ dout, in chunks of output channels (each chunk owns rows
+ * of dw and entries of db; db sums the rows in order, in double) */
+static void matmul_bw_dw_chunk(void *ctx, size_t o0, size_t o1)
+{
+    Args *g = ctx;
+    int N = g->N, IC = g->IC, OC = g->OC;
+    if (g->dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(o1 - o0), IC, N, 1.0f, g->dout + o0, OC, g->x, IC,
+                    1.0f, g->dw + o0 * IC, IC);
+    if (g->db) {
+        double acc[64];
+        for (size_t ob = o0; ob < o1; ob += 64) {
+            size_t m = MIN(o1 - ob, (size_t)64);
+            for (size_t o = 0; o < m; o++) acc[o] = 0;
+            const float *dout = g->dout;
+            for (int n = 0; n < N; n++) {
+                const float *d = dout + (size_t)n * OC + ob;
+                for (size_t o = 0; o < m; o++) acc[o] += d[o];
+            }
+            for (size_t o = 0; o < m; o++) g->db[ob + o] += (float)acc[o];
+        }
     }
 }
 
 static void cpu_matmul_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
                                 const float *w, int N, int IC, int OC)
 {
-    if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dx, IC);
-    if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
-    if (db) {
-        for (int o = 0; o < OC; o++) {
-            double s = 0;
-            for (int n = 0; n < N; n++) s += dout[(size_t)n * OC + o];
-            db[o] += (float)s;
+    Args g = {.dx = dx, .dw = dw, .db = db, .dout = dout, .x = x, .w = w, .N = N, .IC = IC, .OC = OC};
+    double work = (double)N * IC * OC;
+    if (dx) par_for((size_t)N, N >= 2 * GEMM_ROWS ? GEMM_ROWS : (size_t)N, work, matmul_bw_dx_chunk, &g);
+    if (dw || db) par_for((size_t)OC, OC >= 64 ? 32 : (size_t)OC, work, matmul_bw_dw_chunk, &g);
+}
+
+#define LN_ROWS 64 /* rows per partial sum of layernorm_backward's dw, db */
+
+static void layernorm_backward_chunk(void *ctx, size_t ch0, size_t ch1)
+{
+    Args *g = ctx;
+    int N = g->N, C = g->C;
+    for (size_t ch = ch0; ch < ch1; ch++) {
+        size_t n0 = ch * LN_ROWS, n1 = MIN(n0 + LN_ROWS, (size_t)N);
+        double *sw = g->part ? g->part + ch * 2 * C : NULL, *sb = sw ? sw + C : NULL;
+        const float *w = g->w;
+        for (size_t n = n0; n < n1; n++) {
+            const float *dy = g->dout + n * C, *xh = g->xhat + n * C;
+            double mean_g = 0, mean_gx = 0;
+            for (int c = 0; c < C; c++) {
+                double gg = (double)dy[c] * w[c];
+                mean_g += gg;
+                mean_gx += gg * xh[c];
+            }
+            mean_g /= C;
+            mean_gx /= C;
+            float *d = g->dx + n * C;
+            double rs = g->rstd[n];
+            for (int c = 0; c < C; c++) {
+                double gg = (double)dy[c] * w[c];
+                d[c] += (float)((gg - mean_g - xh[c] * mean_gx) * rs);
+            }
+            if (sw)
+                for (int c = 0; c < C; c++) {
+                    sw[c] += (double)dy[c] * xh[c];
+                    sb[c] += dy[c];
+                }
         }
     }
 }
@@ -282,75 +665,94 @@ static void cpu_matmul_backward(float *dx, float *dw, float *db, const float *do
 static void cpu_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *xhat,
                                    const float *rstd, const float *w, int N, int C)
 {
-    for (int n = 0; n < N; n++) {
-        const float *dy = dout + (size_t)n * C, *xh = xhat + (size_t)n * C;
-        double mean_g = 0, mean_gx = 0;
-        for (int c = 0; c < C; c++) {
-            double g = (double)dy[c] * w[c];
-            mean_g += g;
-            mean_gx += g * xh[c];
-        }
-        mean_g /= C;
-        mean_gx /= C;
-        float *d = dx + (size_t)n * C;
-        for (int c = 0; c < C; c++) {
-            double g = (double)dy[c] * w[c];
-            d[c] += (float)((g - mean_g - xh[c] * mean_gx) * rstd[n]);
-        }
-    }
+    size_t nch = CEIL_DIV((size_t)N, LN_ROWS);
+    Args g = {.dx = dx, .dout = dout, .xhat = (float *)xhat, .rstd = (float *)rstd, .w = w, .N = N, .C = C};
+    g.part = calloc(nch * 2 * C, sizeof(double));
+    par_for(nch, 1, (double)N * C * 4, layernorm_backward_chunk, &g);
     for (int c = 0; c < C; c++) {
-        double sw = 0, sb = 0;
-        for (int n = 0; n < N; n++) {
-            sw += (double)dout[(size_t)n * C + c] * xhat[(size_t)n * C + c];
-            sb += dout[(size_t)n * C + c];
+        double s1 = 0, s2 = 0;
+        if (g.part) {
+            for (size_t ch = 0; ch < nch; ch++) { /* in chunk order: independent of the threads */
+                s1 += g.part[ch * 2 * C + c];
+                s2 += g.part[ch * 2 * C + C + c];
+            }
+        } else {
+            for (int n = 0; n < N; n++) {
+                s1 += (double)dout[(size_t)n * C + c] * xhat[(size_t)n * C + c];
+                s2 += dout[(size_t)n * C + c];
+            }
         }
-        dw[c] += (float)sw;
-        db[c] += (float)sb;
+        dw[c] += (float)s1;
+        db[c] += (float)s2;
     }
+    free(g.part);
 }
 
-static void cpu_gelu_backward(float *dx, const float *x, const float *dout, size_t n)
+static void gelu_backward_chunk(void *ctx, size_t a, size_t b)
 {
-#pragma omp parallel for if (n >= 65536) schedule(static)
-    for (size_t i = 0; i < n; i++) {
+    Args *g = ctx;
+    const float *x = g->in, *dout = g->dout;
+    float *dx = g->dx;
+    for (size_t i = a; i < b; i++) {
         float u = x[i];
         float cube = 0.044715f * u * u * u;
-        float th = tanhf(GELU_K * (u + cube));
+        float th = vtanhf(GELU_K * (u + cube));
         float sech2 = 1.0f - th * th;
         float grad = 0.5f * (1.0f + th) + 0.5f * u * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * u * u);
         dx[i] += grad * dout[i];
     }
 }
 
+static void cpu_gelu_backward(float *dx, const float *x, const float *dout, size_t n)
+{
+    Args g = {.dx = dx, .in = x, .dout = dout};
+    par_for(n, ELEM_CHUNK, (double)n * 8, gelu_backward_chunk, &g);
+}
+
+static void relu_backward_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    const float *x = g->in, *dout = g->dout;
+    float *dx = g->dx;
+    for (size_t i = a; i < b; i++) dx[i] += x[i] > 0 ? dout[i] : 0.0f;
+}
+
 static void cpu_relu_backward(float *dx, const float *x, const float *dout, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dout[i] : 0.0f;
+    Args g = {.dx = dx, .in = x, .dout = dout};
+    par_for(n, ELEM_CHUNK, (double)n, relu_backward_chunk, &g);
+}
+
+static void attn_apply_backward_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    for (size_t bh = a; bh < bb; bh++) {
+        size_t b = bh / H, h = bh % H;
+        const float *dc = g->dout + b * T * C + h * hd;
+        /* dpattern = dctx_h · vᵀ ; dv += patternᵀ · dctx_h */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dc, C, g->in + bh * T * hd, hd, 0.0f,
+                    g->dp + bh * T * T, T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, g->pattern + bh * T * T, T, dc, C, 1.0f,
+                    g->dv + bh * T * hd, hd);
+    }
 }
 
 static void cpu_attn_apply_backward(float *dpattern, float *dv, const float *dctx, const float *pattern,
                                     const float *v, int B, int H, int T, int hd)
 {
-    int C = H * hd;
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            size_t bh = (size_t)b * H + h;
-            const float *dc = dctx + (size_t)b * T * C + (size_t)h * hd;
-            /* dpattern = dctx_h · vᵀ ; dv += patternᵀ · dctx_h */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dc, C, v + bh * T * hd, hd,
-                        0.0f, dpattern + bh * T * T, T);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, pattern + bh * T * T, T, dc, C,
-                        1.0f, dv + bh * T * hd, hd);
-        }
+    Args g = {.dp = dpattern, .dv = dv, .dout = dctx, .pattern = pattern, .in = v, .T = T, .H = H, .hd = hd};
+    par_for((size_t)B * H, 1, (double)B * H * T * T * hd * 2, attn_apply_backward_chunk, &g);
 }
 
-static void cpu_attn_softmax_backward(float *dscores, const float *dpattern, const float *pattern, float scale,
-                                      int BH, int T)
+static void attn_softmax_backward_chunk(void *ctx, size_t a, size_t b)
 {
-#pragma omp parallel for if (BH * T >= 256) schedule(static)
-    for (int r = 0; r < BH * T; r++) {
-        int i = r % T;
-        const float *p = pattern + (size_t)r * T, *dp = dpattern + (size_t)r * T;
-        float *ds = dscores + (size_t)r * T;
+    Args *g = ctx;
+    int T = g->T;
+    for (size_t r = a; r < b; r++) {
+        int i = (int)(r % T);
+        const float *p = g->pattern + r * T, *dp = g->in + r * T;
+        float *ds = g->out + r * T, scale = g->scale;
         double dot = 0;
         for (int j = 0; j <= i; j++) dot += (double)p[j] * dp[j];
         for (int j = 0; j <= i; j++) ds[j] = (float)(p[j] * (dp[j] - dot)) * scale;
@@ -358,31 +760,53 @@ static void cpu_attn_softmax_backward(float *dscores, const float *dpattern, con
     }
 }
 
+static void cpu_attn_softmax_backward(float *dscores, const float *dpattern, const float *pattern, float scale,
+                                      int BH, int T)
+{
+    Args g = {.out = dscores, .in = dpattern, .pattern = pattern, .scale = scale, .T = T};
+    par_for((size_t)BH * T, 64, (double)BH * T * T * 2, attn_softmax_backward_chunk, &g);
+}
+
+static void attn_scores_backward_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    int T = g->T, hd = g->hd;
+    for (size_t i = a; i < b; i++) {
+        size_t o = i * T * hd;
+        const float *ds = g->dout + i * T * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, ds, T, g->in2 + o, hd, 1.0f, g->q + o, hd);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, ds, T, g->in + o, hd, 1.0f, g->k + o, hd);
+    }
+}
+
 static void cpu_attn_scores_backward(float *dq, float *dk, const float *dscores, const float *q, const float *k,
                                      int BH, int T, int hd)
 {
-    for (int i = 0; i < BH; i++) {
-        size_t o = (size_t)i * T * hd;
-        const float *ds = dscores + (size_t)i * T * T;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, ds, T, k + o, hd, 1.0f, dq + o, hd);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, ds, T, q + o, hd, 1.0f, dk + o, hd);
+    Args g = {.q = dq, .k = dk, .dout = dscores, .in = q, .in2 = k, .T = T, .hd = hd};
+    par_for((size_t)BH, 1, (double)BH * T * T * hd * 2, attn_scores_backward_chunk, &g);
+}
+
+static void qkv_merge_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    for (size_t r = a; r < bb; r++) {
+        size_t b = r / T, t = r % T;
+        float *row = g->out + r * 3 * C;
+        for (int h = 0; h < H; h++) {
+            size_t o = ((b * H + h) * T + t) * hd;
+            memcpy(row + h * hd, g->in + o, sizeof(float) * (size_t)hd);
+            memcpy(row + C + h * hd, g->in2 + o, sizeof(float) * (size_t)hd);
+            memcpy(row + 2 * C + h * hd, g->in3 + o, sizeof(float) * (size_t)hd);
+        }
     }
 }
 
 static void cpu_qkv_merge_backward(float *dqkv, const float *dq, const float *dk, const float *dv, int B, int T,
                                    int H, int hd)
 {
-    int C = H * hd;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            float *row = dqkv + ((size_t)b * T + t) * 3 * C;
-            for (int h = 0; h < H; h++) {
-                size_t o = (((size_t)b * H + h) * T + t) * hd;
-                memcpy(row + h * hd, dq + o, sizeof(float) * (size_t)hd);
-                memcpy(row + C + h * hd, dk + o, sizeof(float) * (size_t)hd);
-                memcpy(row + 2 * C + h * hd, dv + o, sizeof(float) * (size_t)hd);
-            }
-        }
+    Args g = {.out = dqkv, .in = dq, .in2 = dk, .in3 = dv, .T = T, .H = H, .hd = hd};
+    par_for((size_t)B * T, 64, (double)B * T * H * hd * 3, qkv_merge_chunk, &g);
 }
 
 static void cpu_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tok, int N, int T, int C)
@@ -398,29 +822,73 @@ static void cpu_encoder_backward(float *dwte, float *dwpe, const float *dout, co
     }
 }
 
-static void cpu_accumulate(float *dst, const float *src, size_t n)
+static void accumulate_chunk(void *ctx, size_t a, size_t b)
 {
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+    Args *g = ctx;
+    const float *src = g->in;
+    float *dst = g->out;
+    for (size_t i = a; i < b; i++) dst[i] += src[i];
 }
 
+static void cpu_accumulate(float *dst, const float *src, size_t n)
+{
+    Args g = {.out = dst, .in = src};
+    par_for(n, ELEM_CHUNK, (double)n, accumulate_chunk, &g);
+}
+
+static void sumsq_chunk(void *ctx, size_t ch0, size_t ch1)
+{
+    Args *g = ctx;
+    size_t n = (size_t)g->step; /* total elements (fits: see cpu_sumsq) */
+    for (size_t ch = ch0; ch < ch1; ch++) {
+        size_t a = ch * RED_CHUNK, b = MIN(a + RED_CHUNK, n);
+        const float *x = g->in;
+        double s = 0;
+        for (size_t i = a; i < b; i++) s += (double)x[i] * x[i];
+        g->part[ch] = s;
+    }
+}
+
+/* Partial sums over fixed chunks, added in chunk order. */
 static double cpu_sumsq(const float *x, size_t n)
 {
+    size_t nch = CEIL_DIV(n, (size_t)RED_CHUNK);
+    double *part = nch > 1 && n <= (size_t)INT32_MAX ? malloc(nch * sizeof(double)) : NULL;
+    if (!part) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+        return s;
+    }
+    Args g = {.in = x, .part = part, .step = (int)n};
+    par_for(nch, 1, (double)n, sumsq_chunk, &g);
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    for (size_t ch = 0; ch < nch; ch++) s += part[ch];
+    free(part);
     return s;
+}
+
+static void adamw_chunk(void *ctx, size_t a, size_t b)
+{
+    Args *g = ctx;
+    const float *gr = g->in, *hp = g->in2; /* hp: lr, b1, b2, eps, wd, gscale, c1, c2 */
+    float lr = hp[0], b1 = hp[1], b2 = hp[2], eps = hp[3], wd = hp[4], gscale = hp[5], c1 = hp[6], c2 = hp[7];
+    float *p = g->p, *m = g->m, *v = g->v;
+    for (size_t i = a; i < b; i++) {
+        float gi = gr[i] * gscale;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float mh = m[i] / c1, vh = v[i] / c2;
+        p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+    }
 }
 
 static void cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                       float eps, float wd, float gscale, long step)
 {
     float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] * gscale;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        float mh = m[i] / c1, vh = v[i] / c2;
-        p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
-    }
+    float hp[8] = {lr, b1, b2, eps, wd, gscale, c1, c2};
+    Args a = {.p = p, .m = m, .v = v, .in = g, .in2 = hp};
+    par_for(n, ELEM_CHUNK, (double)n * 8, adamw_chunk, &a);
 }
 
 const Backend backend_cpu = {
