@@ -1565,10 +1565,15 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
     const char *bs = opt(argc, argv, "--batch");
     if (bs) B = atoi(bs) > 0 ? atoi(bs) : B;
     if (flag(argc, argv, "--no-train")) return CMD_OK;
-    float *saved = malloc(m->total * sizeof(float));
+    int had_opt = m->m != NULL;
+    /* Parameters and, when present, the AdamW moments are restored afterwards. */
+    float *saved = malloc(m->total * sizeof(float) * (had_opt ? 3 : 1));
     if (!saved) return CMD_OK;
     m->be->download(saved, m->params, m->total * sizeof(float));
-    int had_opt = m->m != NULL;
+    if (had_opt) {
+        m->be->download(saved + m->total, m->m, m->total * sizeof(float));
+        m->be->download(saved + 2 * m->total, m->v, m->total * sizeof(float));
+    }
     long step0 = m->step;
     TrainCfg tc;
     train_cfg_default(&tc);
@@ -1594,6 +1599,10 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
         trainer_free(tr);
     }
     m->be->upload(m->params, saved, m->total * sizeof(float));
+    if (had_opt) {
+        m->be->upload(m->m, saved + m->total, m->total * sizeof(float));
+        m->be->upload(m->v, saved + 2 * m->total, m->total * sizeof(float));
+    }
     free(saved);
     m->step = step0;
     if (!had_opt) {
