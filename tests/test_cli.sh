@@ -29,5 +29,6 @@ t "same tokens with/without cache" 'a=$($G --empty -c "seed 5; new tiny layers=2
 t "tokens --file"            '$G --empty -c "new tiny; tokens --ids --file tests/data/empty.txt" >/dev/null 2>&1 && printf "ab" > /tmp/gptrepl-t.txt && [ "$($G --empty -c "new tiny; tokens --ids --file /tmp/gptrepl-t.txt" 2>&1 | tail -1)" = "66 67" ]'
 t "Ctrl-C stops train, REPL goes on" '( printf "seed 1\nnew tiny layers=1 d=32 ctx=16\ntrain 1000000 --batch 2 --ctx 16 --eval-every 0\neval step\n" | $G --empty > /tmp/gptrepl-int.out 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid ); grep -q "stopped (Ctrl-C)" /tmp/gptrepl-int.out && tail -1 /tmp/gptrepl-int.out | grep -qE "^[1-9][0-9]*$"'
 t "Vietnamese round-trips"   '$G --empty -c "new tiny vocab=chars:tests/data/vietnamese.txt layers=1 d=16 ctx=32; tokens --ids \"Xin chào thế giới\"; generate 1 \"Xin chào thế giới\" --greedy" 2>/dev/null | grep -q "^Xin chào thế giới"'
+t "bench leaves training state" '$G --empty --bail -c "seed 2; new tiny layers=1 d=16 ctx=16; train 3 --data copy --batch 2 --ctx 16 --eval-every 0; save /tmp/gptrepl-b1.safetensors; bench --batch 2; save /tmp/gptrepl-b2.safetensors" >/dev/null 2>&1 && cmp -s /tmp/gptrepl-b1.safetensors /tmp/gptrepl-b2.safetensors'
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]
