@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define GELU_K 0.7978845608028654f /* √(2/π) */
@@ -203,10 +204,19 @@ static inline float vtanhf(float z)
 static void *cpu_alloc(size_t bytes)
 {
     blas_init();
-    /* 64-byte aligned for AVX-512 loads in BLAS; round up so aligned_alloc accepts it. */
-    size_t sz = (bytes + 63) & ~(size_t)63;
+    /* 64-byte aligned for AVX-512 loads in BLAS; round up so aligned_alloc accepts it.
+     * Big buffers (parameters, gradients, moments, the trace) are 2 MiB aligned and asked
+     * for transparent huge pages: first touch of GPT-2's 498 MB then costs ~250 page
+     * faults instead of ~120,000, and GEMMs over the weights miss the TLB less. */
+    const size_t huge = (size_t)2 << 20;
+    size_t align = bytes >= 4 * huge ? huge : 64;
+    size_t sz = (bytes + align - 1) & ~(align - 1);
     if (sz < bytes) return NULL;
-    return aligned_alloc(64, sz ? sz : 64);
+    void *p = aligned_alloc(align, sz ? sz : 64);
+#ifdef MADV_HUGEPAGE
+    if (p && align == huge) madvise(p, sz, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
 }
 static void cpu_free(void *p) { free(p); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { if (bytes) memmove(dst, src, bytes); }

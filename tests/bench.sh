@@ -22,6 +22,16 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   awk -v a="$t" -v b="$pt2" 'BEGIN{printf "gpt2 train step B4 T64:   %.3f x PyTorch time   (goal <= 0.50)\n", a/b}'
   awk -v a="$tt" -v b="$ptt" 'BEGIN{printf "tiny train tokens/s:      %.2f x PyTorch        (goal >= 2.0)\n", a/b}'
   echo "gpt2 generation (KV cache): $g tokens/s   (goal >= 25; PyTorch without a cache: ~2.5)"
+  # Loading a GPT-2-sized Hugging Face checkpoint, against reading the same file with cat.
+  hf=${TMPDIR:-/tmp}/gptrepl-bench-hf.safetensors
+  if /usr/bin/python3 tests/make_gpt2_sized.py "$hf" 2>/dev/null; then
+    cat "$hf" > /dev/null
+    ms() { local t0 t1; t0=$(date +%s%N); "$@" > /dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+    best() { local b=999999 x; for _ in 1 2 3; do x=$(ms "$@"); [ "$x" -lt "$b" ] && b=$x; done; echo $b; }
+    lt=$(best $G --empty -c "load $hf"); ct=$(best cat "$hf")
+    echo "load HF gpt2 ($(($(stat -c %s "$hf") / 1000000)) MB): ${lt} ms, cat of the file ${ct} ms   (goal < 2000 ms)"
+    rm -f "$hf"
+  fi
 else
   echo "(PyTorch not installed: apt-get install python3-torch for the comparison)"
 fi
