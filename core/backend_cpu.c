@@ -161,6 +161,7 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
 #define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define GEMM_ROWS 128    /* rows per GEMM chunk */
+#define GEMM_COLS 256    /* output columns per GEMM chunk when there are few rows */
 #define ELEM_CHUNK 16384 /* elements per chunk of an elementwise loop */
 #define RED_CHUNK 65536  /* elements per partial sum of a reduction */
 
@@ -305,12 +306,26 @@ static void matmul_chunk(void *ctx, size_t a, size_t b)
                     g->x + n0 * IC, IC, g->w + o0 * IC, IC, g->bias ? 1.0f : 0.0f, g->out + n0 * OC + o0, OC);
 }
 
+/* Chunks of about `target` (rows or columns) in a multiple of the thread count, so no
+ * thread is left with one chunk more than another: GPT-2's 768-column projections used
+ * to run as one serial chunk, and 2304 columns as 9 chunks on 2 threads. Multiples of 16
+ * keep OpenBLAS on its full-width kernels. */
+static size_t balanced_grain(size_t n, size_t target)
+{
+    blas_init(); /* starts the pool, so nthreads is known */
+    size_t nt = (size_t)pool.nthreads;
+    size_t per = n / (target * nt);
+    size_t nch = nt * (per > 1 ? per : 1);
+    size_t grain = (CEIL_DIV(n, nch) + 15) / 16 * 16;
+    return grain < n ? grain : n;
+}
+
 static void cpu_matmul(float *out, const float *x, const float *w, const float *bias, int N, int IC, int OC)
 {
     Args g = {.out = out, .x = x, .w = w, .bias = bias, .N = N, .IC = IC, .OC = OC};
     g.by_rows = N >= 2 * GEMM_ROWS;
     size_t parts = g.by_rows ? (size_t)N : (size_t)OC;
-    size_t grain = g.by_rows ? GEMM_ROWS : (OC >= 1024 ? 256 : (size_t)OC);
+    size_t grain = balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
     par_for(parts, grain, (double)N * IC * OC, matmul_chunk, &g);
 }
 
@@ -633,7 +648,7 @@ static void cpu_matmul_backward(float *dx, float *dw, float *db, const float *do
 {
     Args g = {.dx = dx, .dw = dw, .db = db, .dout = dout, .x = x, .w = w, .N = N, .IC = IC, .OC = OC};
     double work = (double)N * IC * OC;
-    if (dx) par_for((size_t)N, N >= 2 * GEMM_ROWS ? GEMM_ROWS : (size_t)N, work, matmul_bw_dx_chunk, &g);
+    if (dx) par_for((size_t)N, balanced_grain((size_t)N, GEMM_ROWS), work, matmul_bw_dx_chunk, &g);
     if (dw || db) par_for((size_t)OC, OC >= 64 ? 32 : (size_t)OC, work, matmul_bw_dw_chunk, &g);
 }
 
