@@ -48,6 +48,9 @@ static struct {
     size_t finished;             /* chunks done */
     int active;                  /* workers inside a job */
     atomic_size_t next;          /* next chunk to hand out */
+    int quit;                    /* set at exit: workers return */
+    int nworkers;
+    pthread_t workers[POOL_MAX];
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER, .call = PTHREAD_MUTEX_INITIALIZER, .nthreads = 1};
 
@@ -74,7 +77,8 @@ static void *pool_worker(void *arg)
     unsigned long seen = 0;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
-        while (pool.gen == seen) pthread_cond_wait(&pool.wake, &pool.mu);
+        while (pool.gen == seen && !pool.quit) pthread_cond_wait(&pool.wake, &pool.mu);
+        if (pool.quit) break;
         seen = pool.gen;
         ChunkFn fn = pool.fn;
         void *ctx = pool.ctx;
@@ -87,7 +91,21 @@ static void *pool_worker(void *arg)
         pool.active--;
         pthread_cond_signal(&pool.done);
     }
+    pthread_mutex_unlock(&pool.mu);
     return NULL;
+}
+
+/* At exit the workers are woken and joined, so nothing of theirs is left behind (valgrind
+ * reports live threads' stacks as possibly lost). */
+static void pool_stop(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.quit = 1;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < pool.nworkers; i++) pthread_join(pool.workers[i], NULL);
+    pool.nworkers = 0;
+    pool.nthreads = 1;
 }
 
 /* A forked child has no workers: it runs everything on its one thread. */
@@ -99,6 +117,7 @@ static void pool_after_fork_child(void)
     pthread_cond_init(&pool.done, NULL);
     pool.active = 0;
     pool.nthreads = 1;
+    pool.nworkers = 0;
 }
 
 static void pool_start(void)
@@ -110,16 +129,10 @@ static void pool_start(void)
     if (env && atoi(env) > 0) ncpu = atoi(env);
     if (ncpu < 1) ncpu = 1;
     if (ncpu > POOL_MAX) ncpu = POOL_MAX;
-    int started = 1;
-    for (long i = 1; i < ncpu; i++) {
-        pthread_t th;
-        pthread_attr_t at;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&th, &at, pool_worker, NULL) == 0) started++;
-        pthread_attr_destroy(&at);
-    }
-    pool.nthreads = started;
+    for (long i = 1; i < ncpu; i++)
+        if (pthread_create(&pool.workers[pool.nworkers], NULL, pool_worker, NULL) == 0) pool.nworkers++;
+    pool.nthreads = 1 + pool.nworkers;
+    atexit(pool_stop);
 }
 
 static inline void blas_init(void) { pthread_once(&pool_once, pool_start); }
