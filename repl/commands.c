@@ -253,7 +253,9 @@ static int lookup(void *ctx, const char *name, TensorView *out, GrErr *e)
     }
     if (!strcmp(name, "loss")) {
         if (!s->trace || isnan(s->trace->loss))
-            return gr_fail(e, "no loss yet: 'run' a text of at least two tokens first");
+            return gr_fail(e, s->nloss ? "no loss yet: 'run' a text of at least two tokens first (after training: "
+                                         "train_loss and val_loss)"
+                                       : "no loss yet: 'run' a text of at least two tokens first");
         *out = scalar_view(s->trace->loss);
         return 0;
     }
