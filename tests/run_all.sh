@@ -78,8 +78,8 @@ for l in lessons/en/*.lesson lessons/vi/*.lesson; do
 done
 
 # 5. GPU parity: needs a GPU (CI has none)
-if [ -x build/tests/gpu_parity ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  build/tests/gpu_parity && ok || bad gpu_parity
+if [ -x "${BUILD_DIR:-build}/tests/gpu_parity" ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  "${BUILD_DIR:-build}/tests/gpu_parity" && ok || bad gpu_parity
 else
   note "gpu: SKIPPED (no CUDA device on this machine)"; skipped=$((skipped + 1))
 fi
