@@ -815,7 +815,11 @@ static int cuda_start(void)
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n == 0) {
-        snprintf(g_why, sizeof g_why, "no CUDA device: %s", e != cudaSuccess ? cudaGetErrorString(e) : "none found");
+        /* Without an NVIDIA driver the runtime says "driver version is insufficient": say what it means. */
+        const char *what = e == cudaSuccess || e == cudaErrorNoDevice ? "none found"
+                           : e == cudaErrorInsufficientDriver ? "no NVIDIA driver loaded (or one older than CUDA 13 needs)"
+                                                              : cudaGetErrorString(e);
+        snprintf(g_why, sizeof g_why, "no CUDA device: %s", what);
         cudaGetLastError();
         return -1;
     }
