@@ -338,8 +338,11 @@ static void cpu_matmul(float *out, const float *x, const float *w, const float *
     Args g = {.out = out, .x = x, .w = w, .bias = bias, .N = N, .IC = IC, .OC = OC};
     g.by_rows = N >= 2 * GEMM_ROWS;
     size_t parts = g.by_rows ? (size_t)N : (size_t)OC;
-    size_t grain = balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
-    par_for(parts, grain, (double)N * IC * OC, matmul_chunk, &g);
+    double work = (double)N * IC * OC;
+    /* Waking the pool costs tens of µs: a tiny model's matrix-vector products (generation)
+     * are faster on one thread. */
+    size_t grain = work < (double)(1 << 20) ? parts : balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
+    par_for(parts, grain, work, matmul_chunk, &g);
 }
 
 static void qkv_split_chunk(void *ctx, size_t a, size_t bb)
