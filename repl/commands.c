@@ -1128,6 +1128,38 @@ static int layer_head_args(Session *s, int argc, char **argv, long *layer, long 
     return 0;
 }
 
+/* One layer's pattern (H, T, T) as H maps named "head h", for the side-by-side pictures
+ * of `attn L all` and `export attn L all`. */
+typedef struct {
+    const float **data;
+    const char **names;
+    char *buf; /* the names' text */
+} HeadMaps;
+
+static int head_maps(HeadMaps *hm, const float *pattern, int H, int T, GrErr *e)
+{
+    hm->data = malloc(sizeof(float *) * (size_t)H);
+    hm->names = malloc(sizeof(char *) * (size_t)H);
+    hm->buf = malloc((size_t)H * 24);
+    if (!hm->data || !hm->names || !hm->buf) {
+        free(hm->data), free(hm->names), free(hm->buf);
+        return gr_fail(e, "out of memory");
+    }
+    for (int h = 0; h < H; h++) {
+        hm->data[h] = pattern + (size_t)h * T * T;
+        snprintf(hm->buf + (size_t)h * 24, 24, "head %d", h);
+        hm->names[h] = hm->buf + (size_t)h * 24;
+    }
+    return 0;
+}
+
+static void head_maps_free(HeadMaps *hm)
+{
+    free(hm->data);
+    free(hm->names);
+    free(hm->buf);
+}
+
 static int cmd_attn(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
     if (need_run(s, e)) return CMD_ERR;
@@ -1147,19 +1179,12 @@ static int cmd_attn(Session *s, int argc, char **argv, const char *rest, GrErr *
         rc = viz_heatmap(&s->out, &o, title, v.data + (size_t)head * T * T, T, T, (const char *const *)lab,
                          (const char *const *)lab, 1, e);
     } else {
-        const float **d = malloc(sizeof(float *) * H);
-        char **sub = malloc(sizeof(char *) * H);
-        for (int h = 0; h < H; h++) {
-            d[h] = v.data + (size_t)h * T * T;
-            sub[h] = malloc(24);
-            snprintf(sub[h], 24, "head %d", h);
-        }
+        HeadMaps hm;
+        if (head_maps(&hm, v.data, H, T, e)) { free_labels(lab, T); return CMD_ERR; }
         snprintf(title, sizeof title, "layer %ld, all %d heads", layer, H);
-        rc = viz_heatmap_multi(&s->out, &o, title, d, (const char *const *)sub, H, T, T, (const char *const *)lab,
+        rc = viz_heatmap_multi(&s->out, &o, title, hm.data, hm.names, H, T, T, (const char *const *)lab,
                                (const char *const *)lab, 1, e);
-        for (int h = 0; h < H; h++) free(sub[h]);
-        free(sub);
-        free(d);
+        head_maps_free(&hm);
     }
     free_labels(lab, T);
     return rc ? CMD_ERR : CMD_OK;
@@ -1269,19 +1294,12 @@ static int cmd_export(Session *s, int argc, char **argv, const char *rest, GrErr
             rc = viz_png_heatmap(file, W, Hh, title, v.data + (size_t)head * T * T, T, T, (const char *const *)lab,
                                  (const char *const *)lab, 1, e);
         } else {
-            const float **d = malloc(sizeof(float *) * H);
-            char **sub = malloc(sizeof(char *) * H);
-            for (int h = 0; h < H; h++) {
-                d[h] = v.data + (size_t)h * T * T;
-                sub[h] = malloc(24);
-                snprintf(sub[h], 24, "head %d", h);
-            }
+            HeadMaps hm;
+            if (head_maps(&hm, v.data, H, T, e)) { free_labels(lab, T); return CMD_ERR; }
             snprintf(title, sizeof title, "Layer %ld: all %d heads", layer, H);
-            rc = viz_png_heatmap_multi(file, W, Hh, title, d, (const char *const *)sub, H, T, T,
-                                       (const char *const *)lab, (const char *const *)lab, 1, e);
-            for (int h = 0; h < H; h++) free(sub[h]);
-            free(sub);
-            free(d);
+            rc = viz_png_heatmap_multi(file, W, Hh, title, hm.data, hm.names, H, T, T, (const char *const *)lab,
+                                       (const char *const *)lab, 1, e);
+            head_maps_free(&hm);
         }
         free_labels(lab, T);
     } else if (!strcmp(what, "hist")) {

@@ -17,7 +17,7 @@ static const char *lessons_dir(void)
 }
 
 /* NAME, LANG/NAME or a path → a readable file path. */
-static int find_lesson(const char *name, char *path, size_t n)
+int lesson_find(const char *name, char *path, size_t n)
 {
     struct stat sb;
     if (strchr(name, '/') && stat(name, &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -139,7 +139,7 @@ void lesson_free(Lesson *l)
 int lesson_run_file(Session *s, const char *name, int batch)
 {
     char path[1024];
-    if (find_lesson(name, path, sizeof path)) {
+    if (lesson_find(name, path, sizeof path)) {
         StrBuf b;
         sb_init(&b);
         list_lessons(&b);

@@ -31,5 +31,7 @@ typedef struct {
  * over-long line) are errors naming the line. */
 int lesson_parse(const char *text, size_t len, Lesson *out, GrErr *e);
 void lesson_free(Lesson *l);
+/* NAME, LANG/NAME (under $GPTREPL_LESSONS, default lessons/) or a path → path; -1 if none. */
+int lesson_find(const char *name, char *path, size_t n);
 
 #endif

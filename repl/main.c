@@ -1,7 +1,6 @@
 /* main.c — argv, modes (TUI, plain line mode, -c, script, lesson), the default model. */
 #include "session.h"
 
-#include <editline/readline.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 int tui_main(Session *s);                                   /* repl/tui.c */
+int tui_line_mode(Session *s);                              /* repl/tui.c */
 int lesson_run_file(Session *s, const char *name, int batch); /* repl/lesson.c */
 
 static void on_sigint(int sig)
@@ -61,27 +61,6 @@ static int run_stream(Session *s, FILE *f, const char *name)
     }
     free(line);
     s->src_file = NULL;
-    return 0;
-}
-
-static int interactive_plain(Session *s)
-{
-    using_history();
-    char hist[1024];
-    const char *home = getenv("HOME");
-    snprintf(hist, sizeof hist, "%s/.gptrepl_history", home ? home : ".");
-    read_history(hist);
-    printf("gptrepl — a live GPT you can take apart. 'help' lists commands, 'quit' leaves.\n");
-    for (;;) {
-        g_interrupted = 0;
-        char *line = readline("gptrepl> ");
-        if (!line) { putchar('\n'); break; }
-        if (*line) add_history(line);
-        int rc = session_exec_multi(s, line);
-        free(line);
-        if (rc == CMD_QUIT) break;
-    }
-    write_history(hist);
     return 0;
 }
 
@@ -142,7 +121,7 @@ int main(int argc, char **argv)
     } else if (interactive && !s.plain) {
         tui_main(&s);
     } else if (interactive) {
-        interactive_plain(&s);
+        tui_line_mode(&s);
     } else {
         run_stream(&s, stdin, "<stdin>");
     }

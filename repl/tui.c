@@ -1138,23 +1138,6 @@ static int exec_line(const char *line)
 
 /* ------------------------------------------------------------------ lessons inside the TUI */
 
-static int find_lesson_path(const char *name, char *path, size_t n)
-{
-    const char *d = getenv("GPTREPL_LESSONS");
-    const char *dir = d && *d ? d : "lessons";
-    struct stat sb;
-    if (strchr(name, '/') && stat(name, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        snprintf(path, n, "%s", name);
-        return 0;
-    }
-    const char *fmts[] = {"%s/%s.lesson", "%s/en/%s.lesson", "%s/%s"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, n, fmts[i], dir, name);
-        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) return 0;
-    }
-    return -1;
-}
-
 static void lesson_pause_note(void)
 {
     pane_bol();
@@ -1264,7 +1247,7 @@ static void lesson_start(const char *name)
     Session *s = T.s;
     if (T.les.active) lesson_end();
     char path[1024];
-    if (find_lesson_path(name, path, sizeof path)) {
+    if (lesson_find(name, path, sizeof path)) {
         char msg[1200];
         snprintf(msg, sizeof msg, "no lesson named '%s'. Available lessons:", name);
         show_error(msg);
@@ -2019,9 +2002,14 @@ static void setup_locale(void)
     setlocale(LC_NUMERIC, "C");
 }
 
-/* Line mode without curses, for a terminal curses cannot drive. */
-static int fallback_loop(Session *s)
+/* Plain line mode (readline, no curses) with the TUI's history file: `--plain`, and the
+ * fallback for a terminal curses cannot drive. */
+int tui_line_mode(Session *s)
 {
+    const char *home = getenv("HOME");
+    snprintf(T.histpath, sizeof T.histpath, "%s/.gptrepl_history", home && *home ? home : ".");
+    using_history();
+    read_history(T.histpath);
     printf("gptrepl — a live GPT you can take apart. 'help' lists commands, 'quit' leaves.\n");
     for (;;) {
         g_interrupted = 0;
@@ -2032,6 +2020,8 @@ static int fallback_loop(Session *s)
         free(line);
         if (rc == CMD_QUIT) break;
     }
+    write_history(T.histpath);
+    clear_history();
     return 0;
 }
 
@@ -2068,11 +2058,9 @@ int tui_main(Session *s)
     if (!T.scr) {
         if (T.ttyf) fclose(T.ttyf);
         fprintf(stderr, "gptrepl: cannot start the TUI on TERM=%s; using line mode\n", getenv("TERM") ? getenv("TERM") : "");
-        int rc = fallback_loop(s);
-        write_history(T.histpath);
-        clear_history();
+        clear_history(); /* tui_line_mode reads the file again */
         sl_free(&T.hist);
-        return rc;
+        return tui_line_mode(s);
     }
     install_crash_handlers();
     set_term(T.scr);

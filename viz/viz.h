@@ -59,6 +59,17 @@ int viz_heatmap_multi(StrBuf *out, const VizOpts *o, const char *title, const fl
  * stats line n/mean/std/min/max (std is the population std, over finite values).
  * NaN and ±inf are counted and reported separately, never binned. bins 1..200. */
 int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data, size_t n, int bins, GrErr *e);
+/* What both histograms (terminal and PNG) draw: statistics over the finite values and
+ * counts per bin over [lo, hi] (the min..max range, widened by 0.5 when it is empty). */
+typedef struct {
+    size_t n, nan, pinf, ninf;  /* finite values binned; values left out */
+    double mean, std, min, max; /* over the finite values; 0 when there are none */
+    double lo, hi;
+    int bins;
+    size_t *count, cmax;
+} VizHistData;
+int viz_hist_data(VizHistData *h, const float *data, size_t n, int bins, const char *who, GrErr *e);
+void viz_hist_data_free(VizHistData *h);
 /* Horizontal bars "label bar value". Values all in [0,1] are drawn on a 0..1 axis
  * (probabilities); otherwise on 0..max; with negative values the bars grow left and
  * right from a zero axis. NaN is printed as "nan" without a bar. */

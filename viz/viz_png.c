@@ -829,40 +829,14 @@ int viz_png_hist(const char *path, int w, int h, const char *title, const float 
 {
     const char *who = "png hist";
     if (check_path(path, who, e) || png_size(&w, &h, who, e)) return -1;
-    if (bins < 1 || bins > 200) return gr_fail(e, "%s: bins must be 1..200, not %d", who, bins);
-    if (n > 0 && !data) return gr_fail(e, "%s: no data", who);
-    size_t nfin = 0, nnan = 0, npinf = 0, nninf = 0;
-    double mn = INFINITY, mx = -INFINITY, sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = data[i];
-        if (isnan(v)) { nnan++; continue; }
-        if (isinf(v)) { if (v > 0) npinf++; else nninf++; continue; }
-        nfin++;
-        sum += v;
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-    }
-    double mean = nfin ? sum / nfin : 0, ss = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(data[i])) ss += (data[i] - mean) * (data[i] - mean);
-    double sd = nfin ? sqrt(ss / nfin) : 0;
-    double lo = nfin ? mn : 0, hi = nfin ? mx : 1;
-    if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
-    size_t *cnt = calloc((size_t)bins, sizeof *cnt);
-    if (!cnt) return gr_fail(e, "%s: out of memory", who);
-    size_t cmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(data[i])) continue;
-        int k = (int)((data[i] - lo) / (hi - lo) * bins);
-        if (k < 0) k = 0;
-        if (k >= bins) k = bins - 1;
-        if (++cnt[k] > cmax) cmax = cnt[k];
-    }
+    VizHistData hd;
+    if (viz_hist_data(&hd, data, n, bins, who, e)) return -1;
+    const size_t *cnt = hd.count;
     Font f;
     font_load(&f);
     Canvas cv;
     if (canvas_new(&cv, w, h)) {
-        free(cnt);
+        viz_hist_data_free(&hd);
         font_free(&f);
         return gr_fail(e, "%s: out of memory", who);
     }
@@ -872,22 +846,23 @@ int viz_png_hist(const char *path, int w, int h, const char *title, const float 
     char a[32], b[32], c[32], d[32];
     StrBuf st;
     sb_init(&st);
-    num_text(a, sizeof a, mean);
-    num_text(b, sizeof b, sd);
-    num_text(c, sizeof c, nfin ? mn : NAN);
-    num_text(d, sizeof d, nfin ? mx : NAN);
-    sb_printf(&st, "n %zu   mean %s   std %s   min %s   max %s", nfin, a, b, c, d);
-    if (nnan || npinf || nninf) sb_printf(&st, "   (not binned: %zu nan, %zu +inf, %zu -inf)", nnan, npinf, nninf);
+    num_text(a, sizeof a, hd.mean);
+    num_text(b, sizeof b, hd.std);
+    num_text(c, sizeof c, hd.n ? hd.min : NAN);
+    num_text(d, sizeof d, hd.n ? hd.max : NAN);
+    sb_printf(&st, "n %zu   mean %s   std %s   min %s   max %s", hd.n, a, b, c, d);
+    if (hd.nan || hd.pinf || hd.ninf)
+        sb_printf(&st, "   (not binned: %zu nan, %zu +inf, %zu -inf)", hd.nan, hd.pinf, hd.ninf);
     if (f.ok) {
         draw_text(&cv, &f, st.s, s.small_px, AXIS_RGB, w / 2.0, top, AL_MID, AL_START, 0);
         top += s.small_px * 1.8;
     }
     sb_free(&st);
     Plot p;
-    p.xlo = lo;
-    p.xhi = hi;
+    p.xlo = hd.lo;
+    p.xhi = hd.hi;
     p.ylo = 0;
-    p.yhi = cmax ? cmax * 1.05 : 1;
+    p.yhi = hd.cmax ? hd.cmax * 1.05 : 1;
     p.y0 = top + s.base * 0.5;
     p.y1 = h - s.margin - s.small_px * 1.6 - (f.ok ? s.base * 1.6 : 0);
     double yl = ytick_width(&f, &s, p.ylo, p.yhi, p.y1 - p.y0);
@@ -911,7 +886,7 @@ int viz_png_hist(const char *path, int w, int h, const char *title, const float 
         draw_text(&cv, &f, "value", s.base, TEXT_RGB, (p.x0 + p.x1) / 2, h - s.margin, AL_MID, AL_END, 0);
         draw_text(&cv, &f, "count", s.base, TEXT_RGB, s.margin, (p.y0 + p.y1) / 2, AL_START, AL_MID, 90);
     }
-    free(cnt);
+    viz_hist_data_free(&hd);
     font_free(&f);
     int rc = png_save(&cv, path, e);
     free(cv.px);

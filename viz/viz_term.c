@@ -652,49 +652,69 @@ static void edge_fmt(double lo, double hi, int bins, char *fmt, size_t cap)
     else snprintf(fmt, cap, "%%.%df", dec);
 }
 
-int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data, size_t n, int bins, GrErr *e)
+int viz_hist_data(VizHistData *h, const float *data, size_t n, int bins, const char *who, GrErr *e)
 {
-    if (!out) return gr_fail(e, "hist: no output buffer");
-    if (bins < 1 || bins > 200) return gr_fail(e, "hist: bins must be 1..200, not %d", bins);
-    if (n > 0 && !data) return gr_fail(e, "hist: no data");
-    VizColor m = opt_color(o);
-    int W = opt_width(o);
-    size_t nfin = 0, nnan = 0, npinf = 0, nninf = 0;
+    memset(h, 0, sizeof *h);
+    if (bins < 1 || bins > 200) return gr_fail(e, "%s: bins must be 1..200, not %d", who, bins);
+    if (n > 0 && !data) return gr_fail(e, "%s: no data", who);
     double mn = INFINITY, mx = -INFINITY, sum = 0;
     for (size_t i = 0; i < n; i++) {
         float v = data[i];
-        if (isnan(v)) { nnan++; continue; }
-        if (isinf(v)) { if (v > 0) npinf++; else nninf++; continue; }
-        nfin++;
+        if (isnan(v)) { h->nan++; continue; }
+        if (isinf(v)) { if (v > 0) h->pinf++; else h->ninf++; continue; }
+        h->n++;
         sum += v;
         if (v < mn) mn = v;
         if (v > mx) mx = v;
     }
+    double ss = 0;
+    if (h->n) {
+        h->mean = sum / (double)h->n;
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(data[i])) ss += ((double)data[i] - h->mean) * ((double)data[i] - h->mean);
+        h->std = sqrt(ss / (double)h->n);
+        h->min = mn;
+        h->max = mx;
+    }
+    h->lo = h->n ? mn : 0;
+    h->hi = h->n ? mx : 1;
+    if (!(h->hi > h->lo)) { h->lo -= 0.5; h->hi += 0.5; }
+    h->bins = bins;
+    h->count = calloc((size_t)bins, sizeof *h->count);
+    if (!h->count) return gr_fail(e, "%s: out of memory", who);
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(data[i])) continue;
+        int k = (int)(((double)data[i] - h->lo) / (h->hi - h->lo) * bins);
+        if (k < 0) k = 0;
+        if (k >= bins) k = bins - 1;
+        if (++h->count[k] > h->cmax) h->cmax = h->count[k];
+    }
+    return 0;
+}
+
+void viz_hist_data_free(VizHistData *h)
+{
+    free(h->count);
+    h->count = NULL;
+}
+
+int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data, size_t n, int bins, GrErr *e)
+{
+    if (!out) return gr_fail(e, "hist: no output buffer");
+    VizHistData h;
+    if (viz_hist_data(&h, data, n, bins, "hist", e)) return -1;
+    VizColor m = opt_color(o);
+    int W = opt_width(o);
     put_title(out, title, W);
     StrBuf line;
     sb_init(&line);
     char a[32], b[32], c[32], d[32];
-    if (nfin == 0) {
+    if (h.n == 0) {
         sb_printf(&line, "n 0 (no finite values)");
         emit_sb(out, &line, W);
     } else {
-        double mean = sum / (double)nfin, ss = 0;
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(data[i])) ss += ((double)data[i] - mean) * ((double)data[i] - mean);
-        double sd = sqrt(ss / (double)nfin);
-        double lo = mn, hi = mx;
-        if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
-        size_t *cnt = calloc((size_t)bins, sizeof *cnt);
-        if (!cnt) { sb_free(&line); return gr_fail(e, "hist: out of memory"); }
-        for (size_t i = 0; i < n; i++) {
-            if (!isfinite(data[i])) continue;
-            int k = (int)(((double)data[i] - lo) / (hi - lo) * bins);
-            if (k < 0) k = 0;
-            if (k >= bins) k = bins - 1;
-            cnt[k]++;
-        }
-        size_t cmax = 0;
-        for (int k = 0; k < bins; k++) if (cnt[k] > cmax) cmax = cnt[k];
+        double lo = h.lo, hi = h.hi;
+        size_t cmax = h.cmax;
         char fmt[16];
         edge_fmt(lo, hi, bins, fmt, sizeof fmt);
         int ew = 0;
@@ -714,17 +734,16 @@ int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data
             snprintf(b, sizeof b, fmt, k + 1 == bins ? hi : lo + (hi - lo) * (k + 1) / bins);
             drop_minus_zero(a);
             drop_minus_zero(b);
-            sb_printf(&line, "[%*s, %*s%c %*zu ", ew, a, ew, b, k + 1 == bins ? ']' : ')', cw, cnt[k]);
-            put_bar(&line, m, cmax ? (double)cnt[k] / (double)cmax : 0, bw, 1, 0);
+            sb_printf(&line, "[%*s, %*s%c %*zu ", ew, a, ew, b, k + 1 == bins ? ']' : ')', cw, h.count[k]);
+            put_bar(&line, m, cmax ? (double)h.count[k] / (double)cmax : 0, bw, 1, 0);
             emit_sb(out, &line, W);
         }
-        free(cnt);
-        fmt_num(a, sizeof a, mean);
-        fmt_num(b, sizeof b, sd);
-        fmt_num(c, sizeof c, mn);
-        fmt_num(d, sizeof d, mx);
+        fmt_num(a, sizeof a, h.mean);
+        fmt_num(b, sizeof b, h.std);
+        fmt_num(c, sizeof c, h.min);
+        fmt_num(d, sizeof d, h.max);
         char it[5][48];
-        snprintf(it[0], sizeof it[0], "n %zu", nfin);
+        snprintf(it[0], sizeof it[0], "n %zu", h.n);
         snprintf(it[1], sizeof it[1], "mean %s", a);
         snprintf(it[2], sizeof it[2], "std %s", b);
         snprintf(it[3], sizeof it[3], "min %s", c);
@@ -732,15 +751,16 @@ int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data
         const char *items[5] = {it[0], it[1], it[2], it[3], it[4]};
         emit_items(out, items, 5, W);
     }
-    if (nnan || npinf || nninf) {
+    if (h.nan || h.pinf || h.ninf) {
         char it[3][48];
-        snprintf(it[0], sizeof it[0], "not binned: %zu nan", nnan);
-        snprintf(it[1], sizeof it[1], "%zu +inf", npinf);
-        snprintf(it[2], sizeof it[2], "%zu -inf", nninf);
+        snprintf(it[0], sizeof it[0], "not binned: %zu nan", h.nan);
+        snprintf(it[1], sizeof it[1], "%zu +inf", h.pinf);
+        snprintf(it[2], sizeof it[2], "%zu -inf", h.ninf);
         const char *items[3] = {it[0], it[1], it[2]};
         emit_items(out, items, 3, W);
     }
     sb_free(&line);
+    viz_hist_data_free(&h);
     return 0;
 }
 
