@@ -1,6 +1,7 @@
 /* test_grad.c — the backward pass and AdamW against PyTorch (tests/fixtures), and
  * central finite differences on tiny random models of every variant. */
 #include "harness.h"
+#include "fixture.h"
 #include "ckpt.h"
 #include "model.h"
 #include "rng.h"
@@ -38,15 +39,10 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 /* (a) every grad.<param> after forward + backward on the ref tokens */
 static void grad_parity(const char *name)
 {
-    char path[256], refp[256];
-    snprintf(path, sizeof path, "tests/fixtures/%s.safetensors", name);
-    snprintf(refp, sizeof refp, "tests/fixtures/%s.ref.safetensors", name);
-    GrErr e = {{0}};
-    Model *m = ckpt_load(path, &backend_cpu, NULL, &e);
-    CHECK(m != NULL);
-    if (!m) { fprintf(stderr, "%s\n", e.msg); return; }
     StFile ref;
-    if (st_open(&ref, refp, &e)) { fprintf(stderr, "%s\n", e.msg); CHECK(0); model_free(m); return; }
+    Model *m = fixture_open(name, &ref);
+    if (!m) return;
+    GrErr e = {{0}};
     const StTensor *tt = st_find(&ref, "tokens");
     int T = (int)tt->numel;
     int *tok = malloc(sizeof(int) * (size_t)T);
@@ -104,15 +100,10 @@ static double meta_num(const StFile *f, const char *key)
 
 static void adamw_parity(const char *name)
 {
-    char path[256], refp[256];
-    snprintf(path, sizeof path, "tests/fixtures/%s.safetensors", name);
-    snprintf(refp, sizeof refp, "tests/fixtures/%s.ref.safetensors", name);
-    GrErr e = {{0}};
-    Model *m = ckpt_load(path, &backend_cpu, NULL, &e);
-    CHECK(m != NULL);
-    if (!m) { fprintf(stderr, "%s\n", e.msg); return; }
     StFile ref;
-    if (st_open(&ref, refp, &e)) { fprintf(stderr, "%s\n", e.msg); CHECK(0); model_free(m); return; }
+    Model *m = fixture_open(name, &ref);
+    if (!m) return;
+    GrErr e = {{0}};
     int B = (int)meta_num(&ref, "train.B"), T = (int)meta_num(&ref, "train.T"), steps = (int)meta_num(&ref, "train.steps");
     const StTensor *bt = st_find(&ref, "train.batch");
     CHECK(bt && bt->numel == (size_t)B * (T + 1));

@@ -1,6 +1,7 @@
 /* test_parity.c — the C forward pass against PyTorch (tests/fixtures, made by
  * tests/make_fixtures.py in float64): every trace tensor, logits and loss. */
 #include "harness.h"
+#include "fixture.h"
 #include "ckpt.h"
 #include "model.h"
 #include "safetensors.h"
@@ -12,15 +13,10 @@ static double worst_overall;
 
 static void check_model(const char *name)
 {
-    char path[256], refp[256];
-    snprintf(path, sizeof path, "tests/fixtures/%s.safetensors", name);
-    snprintf(refp, sizeof refp, "tests/fixtures/%s.ref.safetensors", name);
-    GrErr e = {{0}};
-    Model *m = ckpt_load(path, &backend_cpu, NULL, &e);
-    CHECK(m != NULL);
-    if (!m) { fprintf(stderr, "%s\n", e.msg); return; }
     StFile ref;
-    CHECK(st_open(&ref, refp, &e) == 0);
+    Model *m = fixture_open(name, &ref);
+    if (!m) return;
+    GrErr e = {{0}};
     const StTensor *tt = st_find(&ref, "tokens");
     CHECK(tt != NULL);
     int T = (int)tt->numel;
