@@ -48,6 +48,10 @@ tests/test_cli.sh && ok || bad tests/test_cli.sh
 if out=$(tests/test_tui.sh 2>&1); then note "$(printf '%s\n' "$out" | tail -1)"; ok
 else printf '%s\n' "$out" | tail -20; bad tests/test_tui.sh; fi
 
+# the README's tour is real output
+if out=$(tests/readme_tour.sh 2>&1); then note "$(printf '%s\n' "$out" | tail -1)"; ok
+else printf '%s\n' "$out" | tail -20; bad tests/readme_tour.sh; fi
+
 # 3b. GPT-2 tokenizer parity with the npm package's own encoder (skips without node/npm)
 if out=$(tests/bpe_parity.sh "${BUILD_DIR:-build}/tests/test_bpe" 2>&1); then
   note "$(printf '%s\n' "$out" | tail -1)"; ok
