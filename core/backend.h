@@ -7,6 +7,7 @@
 #define GR_BACKEND_H
 
 #include <stddef.h>
+#include "common.h"
 
 typedef struct Backend {
     const char *name;                 /* "cpu", "cuda" */
@@ -18,24 +19,36 @@ typedef struct Backend {
     void (*zero)(void *p, size_t bytes);
     void (*sync)(void);
 
+    /* The first failure of any op since the last call: returns 0 when every op succeeded,
+     * else -1 with a one-line message in msg, and forgets it. Ops return void (a device
+     * runs them asynchronously), so every caller that shows results checks this first. */
+    int (*status)(char *msg, size_t n);
+
     /* ---- forward ---- */
+    /* Attention ops see a sequence through a window: T query rows at absolute positions
+     * p0..p0+T-1, whose keys and values live in buffers of K rows (positions 0..K-1;
+     * rows up to p0+T-1 are valid). A whole run is p0 = 0, K = T; generation with a KV
+     * cache is T = 1, K = the context, p0 = the new token's position. */
     /* out[n] = wte[tok[n]] + wpe[n % T] (wpe may be NULL) */
     void (*encoder)(float *out, const int *tok, const float *wte, const float *wpe, int N, int T, int C);
-    /* xhat = (x-mean)*rstd; out = xhat*w + b; mean/rstd saved (N) for backward */
-    void (*layernorm)(float *out, float *xhat, float *mean, float *rstd, const float *x,
-                      const float *w, const float *b, int N, int C);
+    /* LayerNorm in two steps, so the normalised rows are a tensor of their own:
+     * xhat = (x - mean)·rstd, rstd = 1/√(var + 1e-5), biased variance (mean/rstd (N) kept for backward);
+     * then out = xhat·w + b. */
+    void (*norm)(float *xhat, float *mean, float *rstd, const float *x, int N, int C);
+    void (*affine)(float *out, const float *xhat, const float *w, const float *b, int N, int C);
     /* out (N, OC) = x (N, IC) · wᵀ (w is (OC, IC)) + bias (may be NULL) */
     void (*matmul)(float *out, const float *x, const float *w, const float *bias, int N, int IC, int OC);
-    /* qkv (B, T, 3C) → q, k, v (B, H, T, hd) */
-    void (*qkv_split)(float *q, float *k, float *v, const float *qkv, int B, int T, int H, int hd);
-    /* scores (B, H, T, T) = q·kᵀ, every (i, j) */
-    void (*attn_scores)(float *scores, const float *q, const float *k, int BH, int T, int hd);
-    /* masked = scores*scale where j ≤ i, -inf where j > i */
-    void (*attn_mask)(float *masked, const float *scores, float scale, int BH, int T);
-    /* pattern = row softmax of masked (exactly 0 above the diagonal) */
-    void (*attn_softmax)(float *pattern, const float *masked, int BH, int T);
-    /* ctx (B, T, C) with head h at columns h*hd: pattern·v */
-    void (*attn_apply)(float *ctx, const float *pattern, const float *v, int B, int H, int T, int hd);
+    /* qkv (B, T, 3C) → q (B, H, T, hd), and k, v rows p0..p0+T-1 of (B, H, K, hd) */
+    void (*qkv_split)(float *q, float *k, float *v, const float *qkv, int B, int T, int K, int p0, int H, int hd);
+    /* scores (B·H, T, K) = q·kᵀ over keys 0..p0+T-1 (every one, future included); columns
+     * from p0+T on are set to 0 */
+    void (*attn_scores)(float *scores, const float *q, const float *k, int BH, int T, int K, int p0, int hd);
+    /* masked = scores·scale where key j ≤ p0+i, -inf elsewhere */
+    void (*attn_mask)(float *masked, const float *scores, float scale, int BH, int T, int K, int p0);
+    /* pattern = row softmax of masked over keys 0..p0+i (exactly 0 elsewhere) */
+    void (*attn_softmax)(float *pattern, const float *masked, int BH, int T, int K, int p0);
+    /* ctx (B, T, C) with head h at columns h*hd: pattern·v over keys 0..p0+T-1 */
+    void (*attn_apply)(float *ctx, const float *pattern, const float *v, int B, int H, int T, int K, int p0, int hd);
     void (*gelu)(float *out, const float *x, size_t n);
     void (*relu)(float *out, const float *x, size_t n);
     void (*add)(float *out, const float *a, const float *b, size_t n);
@@ -44,15 +57,9 @@ typedef struct Backend {
     void (*softmax)(float *probs, const float *logits, int N, int V);
     /* losses[n] = -ln probs[n, targets[n]], 0 where targets[n] < 0 */
     void (*crossentropy)(float *losses, const float *probs, const int *targets, int N, int V);
-    /* x (B, T, C) → out (B, H, T, hd): a (T, C) tensor split into heads */
-    void (*split_heads)(float *out, const float *x, int B, int T, int H, int hd);
-    /* generation with a KV cache: kcache/vcache are (H, cap, hd) for one layer.
-     * kv_store writes k, v of one token (from its qkv row) at position pos;
-     * attn_decode computes ctx (C) for one query over positions 0..len-1. */
-    void (*kv_store)(float *kcache, float *vcache, const float *qkv, int H, int cap, int pos, int hd);
-    void (*attn_decode)(float *ctx, const float *qkv, const float *kcache, const float *vcache, int H, int cap,
-                        int len, int hd, float scale);
-    /* ablation helpers: each row of x (N, C) replaced by the mean over rows (within each of B groups of T) */
+    /* x (B, T, C) → rows p0..p0+T-1 of out (B, H, K, hd): a (T, C) tensor split into heads */
+    void (*split_heads)(float *out, const float *x, int B, int T, int K, int p0, int H, int hd);
+    /* ablation helper: each row of x (N, C) replaced by the mean over rows (within each of B groups of T) */
     void (*mean_rows)(float *x, int B, int T, int C);
 
     /* ---- backward (dout → dinputs, accumulating into parameter grads) ---- */
@@ -85,6 +92,8 @@ typedef struct Backend {
 } Backend;
 
 extern const Backend backend_cpu;
+/* msg from be->status as an error "the cuda backend failed: ..."; 0 when it is fine. */
+int be_check(const Backend *be, GrErr *e);
 /* The CUDA backend, or NULL when built without CUDA or when no device is present
  * (why is then set to a one-line reason). */
 const Backend *backend_cuda(const char **why);

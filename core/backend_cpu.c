@@ -244,6 +244,7 @@ typedef struct {
     const float *x, *w, *b, *bias, *dout, *pattern, *in, *in2, *in3;
     const int *tok, *targets;
     int N, T, C, IC, OC, B, H, hd, V, step, by_rows;
+    int K, p0;           /* attention window: key rows, position of query row 0 */
     float scale, f;
     double *part;
 } Args;
@@ -270,7 +271,7 @@ static void cpu_encoder(float *out, const int *tok, const float *wte, const floa
     par_for((size_t)N, 64, (double)N * C, encoder_chunk, &g);
 }
 
-static void layernorm_chunk(void *ctx, size_t a, size_t bb)
+static void norm_chunk(void *ctx, size_t a, size_t bb)
 {
     Args *g = ctx;
     int C = g->C;
@@ -282,23 +283,35 @@ static void layernorm_chunk(void *ctx, size_t a, size_t bb)
         for (int c = 0; c < C; c++) { double d = xr[c] - mu; v += d * d; }
         v /= C; /* biased, as GPT-2 and torch.nn.LayerNorm */
         double rs = 1.0 / sqrt(v + 1e-5);
-        float *o = g->out + n * C, *xh = g->xhat + n * C;
-        const float *w = g->w, *bb_ = g->b;
-        for (int c = 0; c < C; c++) {
-            float h = (float)((xr[c] - mu) * rs);
-            xh[c] = h;
-            o[c] = h * w[c] + bb_[c];
-        }
+        float *xh = g->xhat + n * C;
+        for (int c = 0; c < C; c++) xh[c] = (float)((xr[c] - mu) * rs);
         g->mean[n] = (float)mu;
         g->rstd[n] = (float)rs;
     }
 }
 
-static void cpu_layernorm(float *out, float *xhat, float *mean, float *rstd, const float *x,
-                          const float *w, const float *b, int N, int C)
+static void cpu_norm(float *xhat, float *mean, float *rstd, const float *x, int N, int C)
 {
-    Args g = {.out = out, .xhat = xhat, .mean = mean, .rstd = rstd, .x = x, .w = w, .b = b, .C = C};
-    par_for((size_t)N, 32, (double)N * C * 4, layernorm_chunk, &g);
+    Args g = {.xhat = xhat, .mean = mean, .rstd = rstd, .x = x, .C = C};
+    par_for((size_t)N, 32, (double)N * C * 3, norm_chunk, &g);
+}
+
+static void affine_chunk(void *ctx, size_t a, size_t bb)
+{
+    Args *g = ctx;
+    int C = g->C;
+    const float *w = g->w, *b = g->b;
+    for (size_t n = a; n < bb; n++) {
+        const float *xh = g->x + n * C;
+        float *o = g->out + n * C;
+        for (int c = 0; c < C; c++) o[c] = xh[c] * w[c] + b[c];
+    }
+}
+
+static void cpu_affine(float *out, const float *xhat, const float *w, const float *b, int N, int C)
+{
+    Args g = {.out = out, .x = xhat, .w = w, .b = b, .C = C};
+    par_for((size_t)N, 64, (double)N * C, affine_chunk, &g);
 }
 
 /* out (N, OC) = x · wᵀ + bias, in chunks of GEMM_ROWS rows, or of output columns when
@@ -345,156 +358,137 @@ static void cpu_matmul(float *out, const float *x, const float *w, const float *
     par_for(parts, grain, work, matmul_chunk, &g);
 }
 
+/* Generation's single query (T = 1) under 1M multiply-adds stays on one thread: waking
+ * the pool would cost more than it saves. */
+static size_t attn_grain(size_t n, size_t grain, int T, double work)
+{
+    return T == 1 && work < (double)(1 << 20) ? n : grain;
+}
+
 static void qkv_split_chunk(void *ctx, size_t a, size_t bb)
 {
     Args *g = ctx;
-    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    int T = g->T, K = g->K, p0 = g->p0, H = g->H, hd = g->hd, C = H * hd;
     for (size_t r = a; r < bb; r++) { /* r = b*T + t */
         size_t b = r / T, t = r % T;
         const float *row = g->in + r * 3 * C;
         for (int h = 0; h < H; h++) {
-            size_t o = ((b * H + h) * T + t) * hd;
-            memcpy(g->q + o, row + h * hd, sizeof(float) * (size_t)hd);
-            memcpy(g->k + o, row + C + h * hd, sizeof(float) * (size_t)hd);
-            memcpy(g->v + o, row + 2 * C + h * hd, sizeof(float) * (size_t)hd);
+            size_t oq = ((b * H + h) * T + t) * hd, okv = ((b * H + h) * K + p0 + t) * hd;
+            memcpy(g->q + oq, row + h * hd, sizeof(float) * (size_t)hd);
+            memcpy(g->k + okv, row + C + h * hd, sizeof(float) * (size_t)hd);
+            memcpy(g->v + okv, row + 2 * C + h * hd, sizeof(float) * (size_t)hd);
         }
     }
 }
 
-static void cpu_qkv_split(float *q, float *k, float *v, const float *qkv, int B, int T, int H, int hd)
+static void cpu_qkv_split(float *q, float *k, float *v, const float *qkv, int B, int T, int K, int p0, int H, int hd)
 {
-    Args g = {.q = q, .k = k, .v = v, .in = qkv, .T = T, .H = H, .hd = hd};
+    Args g = {.q = q, .k = k, .v = v, .in = qkv, .T = T, .K = K, .p0 = p0, .H = H, .hd = hd};
     par_for((size_t)B * T, 64, (double)B * T * H * hd * 3, qkv_split_chunk, &g);
 }
 
 static void attn_scores_chunk(void *ctx, size_t a, size_t b)
 {
     Args *g = ctx;
-    int T = g->T, hd = g->hd;
+    int T = g->T, K = g->K, p0 = g->p0, hd = g->hd, klen = p0 + T;
     for (size_t i = a; i < b; i++) {
-        size_t o = i * T * hd;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, g->in + o, hd, g->in2 + o, hd, 0.0f,
-                    g->out + i * T * T, T);
+        const float *q = g->in + i * T * hd, *k = g->in2 + i * K * hd;
+        float *s = g->out + i * T * K;
+        if (T == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, klen, hd, 1.0f, k, hd, q, 1, 0.0f, s, 1);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, klen, hd, 1.0f, q, hd, k, hd, 0.0f, s, K);
+        if (klen < K)
+            for (int r = 0; r < T; r++) memset(s + (size_t)r * K + klen, 0, sizeof(float) * (size_t)(K - klen));
     }
 }
 
-static void cpu_attn_scores(float *scores, const float *q, const float *k, int BH, int T, int hd)
+static void cpu_attn_scores(float *scores, const float *q, const float *k, int BH, int T, int K, int p0, int hd)
 {
-    Args g = {.out = scores, .in = q, .in2 = k, .T = T, .hd = hd};
-    par_for((size_t)BH, 1, (double)BH * T * T * hd, attn_scores_chunk, &g);
+    Args g = {.out = scores, .in = q, .in2 = k, .T = T, .K = K, .p0 = p0, .hd = hd};
+    double work = (double)BH * T * (p0 + T) * hd;
+    par_for((size_t)BH, attn_grain((size_t)BH, 1, T, work), work, attn_scores_chunk, &g);
 }
 
 static void attn_mask_chunk(void *ctx, size_t a, size_t b)
 {
     Args *g = ctx;
-    int T = g->T;
+    int T = g->T, K = g->K, p0 = g->p0;
     for (size_t r = a; r < b; r++) {
-        int i = (int)(r % T);
-        const float *s = g->in + r * T;
-        float *mk = g->out + r * T, scale = g->scale;
-        for (int j = 0; j <= i; j++) mk[j] = s[j] * scale;
-        for (int j = i + 1; j < T; j++) mk[j] = -INFINITY;
+        int last = p0 + (int)(r % T); /* the query's own position: keys up to it are seen */
+        const float *s = g->in + r * K;
+        float *mk = g->out + r * K, scale = g->scale;
+        for (int j = 0; j <= last; j++) mk[j] = s[j] * scale;
+        for (int j = last + 1; j < K; j++) mk[j] = -INFINITY;
     }
 }
 
-static void cpu_attn_mask(float *masked, const float *scores, float scale, int BH, int T)
+static void cpu_attn_mask(float *masked, const float *scores, float scale, int BH, int T, int K, int p0)
 {
-    Args g = {.out = masked, .in = scores, .scale = scale, .T = T};
-    par_for((size_t)BH * T, 64, (double)BH * T * T, attn_mask_chunk, &g);
+    Args g = {.out = masked, .in = scores, .scale = scale, .T = T, .K = K, .p0 = p0};
+    double work = (double)BH * T * K;
+    par_for((size_t)BH * T, attn_grain((size_t)BH * T, 64, T, work), work, attn_mask_chunk, &g);
 }
 
 static void attn_softmax_chunk(void *ctx, size_t a, size_t b)
 {
     Args *g = ctx;
-    int T = g->T;
+    int T = g->T, K = g->K, p0 = g->p0;
     for (size_t r = a; r < b; r++) {
-        int i = (int)(r % T);
-        const float *mk = g->in + r * T;
-        float *p = g->out + r * T;
+        int last = p0 + (int)(r % T);
+        const float *mk = g->in + r * K;
+        float *p = g->out + r * K;
         float mx = -INFINITY;
-        for (int j = 0; j <= i; j++) mx = mk[j] > mx ? mk[j] : mx;
-        for (int j = 0; j <= i; j++) p[j] = vexpf(mk[j] - mx); /* vectorises */
+        for (int j = 0; j <= last; j++) mx = mk[j] > mx ? mk[j] : mx;
+        for (int j = 0; j <= last; j++) p[j] = vexpf(mk[j] - mx); /* vectorises */
         double sum = 0;
-        for (int j = 0; j <= i; j++) sum += p[j];
+        for (int j = 0; j <= last; j++) sum += p[j];
         float inv = (float)(1.0 / sum);
-        for (int j = 0; j <= i; j++) p[j] *= inv;
-        for (int j = i + 1; j < T; j++) p[j] = 0.0f;
+        for (int j = 0; j <= last; j++) p[j] *= inv;
+        for (int j = last + 1; j < K; j++) p[j] = 0.0f;
     }
 }
 
-static void cpu_attn_softmax(float *pattern, const float *masked, int BH, int T)
+static void cpu_attn_softmax(float *pattern, const float *masked, int BH, int T, int K, int p0)
 {
-    Args g = {.out = pattern, .in = masked, .T = T};
-    par_for((size_t)BH * T, 64, (double)BH * T * T * 4, attn_softmax_chunk, &g);
+    Args g = {.out = pattern, .in = masked, .T = T, .K = K, .p0 = p0};
+    double work = (double)BH * T * K * 4;
+    par_for((size_t)BH * T, attn_grain((size_t)BH * T, 64, T, work), work, attn_softmax_chunk, &g);
 }
 
 static void split_heads_chunk(void *ctx, size_t a, size_t bb)
 {
     Args *g = ctx;
-    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    int T = g->T, K = g->K, p0 = g->p0, H = g->H, hd = g->hd, C = H * hd;
     for (size_t r = a; r < bb; r++) {
         size_t b = r / T, t = r % T;
         for (int h = 0; h < H; h++)
-            memcpy(g->out + ((b * H + h) * T + t) * hd, g->in + r * C + h * hd, sizeof(float) * (size_t)hd);
+            memcpy(g->out + ((b * H + h) * K + p0 + t) * hd, g->in + r * C + h * hd, sizeof(float) * (size_t)hd);
     }
 }
 
-static void cpu_split_heads(float *out, const float *x, int B, int T, int H, int hd)
+static void cpu_split_heads(float *out, const float *x, int B, int T, int K, int p0, int H, int hd)
 {
-    Args g = {.out = out, .in = x, .T = T, .H = H, .hd = hd};
+    Args g = {.out = out, .in = x, .T = T, .K = K, .p0 = p0, .H = H, .hd = hd};
     par_for((size_t)B * T, 64, (double)B * T * H * hd, split_heads_chunk, &g);
 }
 
 static void attn_apply_chunk(void *ctx, size_t a, size_t bb)
 {
     Args *g = ctx;
-    int T = g->T, H = g->H, hd = g->hd, C = H * hd;
+    int T = g->T, K = g->K, p0 = g->p0, H = g->H, hd = g->hd, C = H * hd, klen = p0 + T;
     for (size_t bh = a; bh < bb; bh++) {
         size_t b = bh / H, h = bh % H;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, g->pattern + bh * T * T, T,
-                    g->in + bh * T * hd, hd, 0.0f, g->out + b * T * C + h * hd, C);
+        const float *p = g->pattern + bh * T * K, *v = g->in + bh * K * hd;
+        float *o = g->out + b * T * C + h * hd;
+        if (T == 1) cblas_sgemv(CblasRowMajor, CblasTrans, klen, hd, 1.0f, v, hd, p, 1, 0.0f, o, 1);
+        else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, klen, 1.0f, p, K, v, hd, 0.0f, o, C);
     }
 }
 
-static void cpu_attn_apply(float *ctx, const float *pattern, const float *v, int B, int H, int T, int hd)
+static void cpu_attn_apply(float *ctx, const float *pattern, const float *v, int B, int H, int T, int K, int p0, int hd)
 {
-    Args g = {.out = ctx, .pattern = pattern, .in = v, .T = T, .H = H, .hd = hd};
-    par_for((size_t)B * H, 1, (double)B * H * T * T * hd, attn_apply_chunk, &g);
-}
-
-static void cpu_kv_store(float *kcache, float *vcache, const float *qkv, int H, int cap, int pos, int hd)
-{
-    int C = H * hd;
-    for (int h = 0; h < H; h++) {
-        memcpy(kcache + ((size_t)h * cap + pos) * hd, qkv + C + h * hd, sizeof(float) * (size_t)hd);
-        memcpy(vcache + ((size_t)h * cap + pos) * hd, qkv + 2 * C + h * hd, sizeof(float) * (size_t)hd);
-    }
-}
-
-static void cpu_attn_decode(float *ctx, const float *qkv, const float *kcache, const float *vcache, int H, int cap,
-                            int len, int hd, float scale)
-{
-    float *s = malloc(sizeof(float) * (size_t)len);
-    if (!s) return;
-    for (int h = 0; h < H; h++) {
-        const float *q = qkv + h * hd, *K = kcache + (size_t)h * cap * hd, *Vv = vcache + (size_t)h * cap * hd;
-        /* Same arithmetic as the batched path: scores are q·k, then scaled, then softmax. */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, 1.0f, K, hd, q, 1, 0.0f, s, 1);
-        float mx = -INFINITY;
-        for (int j = 0; j < len; j++) {
-            s[j] *= scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        double sum = 0;
-        for (int j = 0; j < len; j++) {
-            s[j] = expf(s[j] - mx);
-            sum += s[j];
-        }
-        float inv = (float)(1.0 / sum);
-        for (int j = 0; j < len; j++) s[j] *= inv;
-        cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, Vv, hd, s, 1, 0.0f, ctx + h * hd, 1);
-    }
-    free(s);
+    Args g = {.out = ctx, .pattern = pattern, .in = v, .T = T, .K = K, .p0 = p0, .H = H, .hd = hd};
+    double work = (double)B * H * T * (p0 + T) * hd;
+    par_for((size_t)B * H, attn_grain((size_t)B * H, 1, T, work), work, attn_apply_chunk, &g);
 }
 
 static void gelu_chunk(void *ctx, size_t a, size_t b)
@@ -932,6 +926,14 @@ static void cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, fl
     par_for(n, ELEM_CHUNK, (double)n * 8, adamw_chunk, &a);
 }
 
+/* The CPU's ops cannot fail once their buffers exist (allocation failures are the
+ * callers' to report), so there is never anything to say. */
+static int cpu_status(char *msg, size_t n)
+{
+    if (n) msg[0] = 0;
+    return 0;
+}
+
 const Backend backend_cpu = {
     .name = "cpu",
     .alloc = cpu_alloc,
@@ -942,15 +944,15 @@ const Backend backend_cpu = {
     .zero = cpu_zero,
     .sync = cpu_sync,
     .encoder = cpu_encoder,
-    .layernorm = cpu_layernorm,
+    .status = cpu_status,
+    .norm = cpu_norm,
+    .affine = cpu_affine,
     .matmul = cpu_matmul,
     .qkv_split = cpu_qkv_split,
     .attn_scores = cpu_attn_scores,
     .attn_mask = cpu_attn_mask,
     .attn_softmax = cpu_attn_softmax,
     .split_heads = cpu_split_heads,
-    .kv_store = cpu_kv_store,
-    .attn_decode = cpu_attn_decode,
     .attn_apply = cpu_attn_apply,
     .gelu = cpu_gelu,
     .relu = cpu_relu,
@@ -981,3 +983,10 @@ const Backend *backend_cuda(const char **why)
     return NULL;
 }
 #endif
+
+int be_check(const Backend *be, GrErr *e)
+{
+    char msg[400];
+    if (!be->status || be->status(msg, sizeof msg) == 0) return 0;
+    return gr_fail(e, "the %s backend failed: %s", be->name, msg[0] ? msg : "(no message)");
+}

@@ -1,9 +1,10 @@
-/* backward.c — backpropagation through the forward stages of core/forward.c.
+/* backward.c — backpropagation through the forward stages of core/stages.c.
  *
  * Only backend-table operations touch backend memory, so every backend that fills the
  * table (CPU, CUDA) trains with this same code. Activation gradients live in a
  * BackScratch sized for one (B, T); the trainer keeps one across steps. */
-#include "train.h"
+#include "backward.h"
+#include "stages.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -127,15 +128,6 @@ typedef struct {
     size_t NC;
 } Bw;
 
-/* The residual stream entering layer l (as in forward.c). */
-static const float *layer_in(const Model *m, const Acts *a, int l)
-{
-    if (l == 0) return a->embed;
-    const LayerActs *p = &a->layer[l - 1];
-    if (!m->cfg.post_norm) return m->cfg.mlp ? p->resid : p->resid_mid;
-    return m->cfg.mlp ? p->ln2 : p->ln1;
-}
-
 /* Attention sublayer: dattn is d(L.attn); xin the qkv matmul's input; dxin += d(xin). */
 static void attn_backward(Bw *w, int l, const float *dattn, const float *xin, float *dxin)
 {
@@ -217,7 +209,7 @@ static void post_layer_backward(Bw *w, int l, float **d, float **alt)
     /* ln1 = LN1(resid_mid), resid_mid = x + attn(x) */
     be->zero(*alt, nb);
     be->layernorm_backward(*alt, G->ln1w, G->ln1b, *d, la->ln1_xhat, la->ln1_rstd, P->ln1w, w->N, w->C);
-    attn_backward(w, l, *alt, layer_in(w->m, w->a, l), *alt); /* *alt: d(resid_mid) → d(x) */
+    attn_backward(w, l, *alt, acts_block_in(w->a, l), *alt); /* *alt: d(resid_mid) → d(x) */
     t = *d; *d = *alt; *alt = t;
 }
 
@@ -227,6 +219,7 @@ int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrE
     if (!m->grads && model_alloc_train(m, e)) return -1;
     if (!s || s->B != a->B || s->T != a->T)
         return gr_fail(e, "internal: backward scratch is for another batch shape");
+    if (a->K != a->T || a->p0 != 0) return gr_fail(e, "internal: backward needs a whole run (K = T, p0 = 0)");
     if (a->n_targets <= 0) return gr_fail(e, "nothing to learn from: no position has a target token");
     Bw w = {.m = m, .a = a, .s = s, .be = m->be, .B = a->B, .T = a->T, .C = c->d, .H = c->n_head};
     w.hd = w.C / w.H;
@@ -251,7 +244,7 @@ int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrE
         be->layernorm_backward(d, m->g.lnfw, m->g.lnfb, s->dln, a->lnf_xhat, a->lnf_rstd, m->p.lnfw, N, C);
     } else {
         be->zero(d, nb);
-        be->matmul_backward(d, dW, NULL, s->dlogits, layer_in(m, a, c->n_layer), W, N, C, V);
+        be->matmul_backward(d, dW, NULL, s->dlogits, acts_block_in(a, c->n_layer), W, N, C, V);
     }
 
     for (int l = c->n_layer - 1; l >= 0; l--) {

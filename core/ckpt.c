@@ -5,50 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int meta_int(const StFile *f, const char *path, const char *key, int *out, GrErr *e)
-{
-    const char *v = st_meta(f, key);
-    if (!v) return gr_fail(e, "%s: metadata has no '%s'", path, key);
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < 1 || x > 1000000000L) return gr_fail(e, "%s: metadata %s=%.32s is not a valid size", path, key, v);
-    *out = (int)x;
-    return 0;
-}
-
-static int meta_choice(const StFile *f, const char *path, const char *key, const char *zero, const char *one,
-                       int dflt, int *out, GrErr *e)
-{
-    const char *v = st_meta(f, key);
-    if (!v) { *out = dflt; return 0; }
-    if (!strcmp(v, zero)) *out = 0;
-    else if (!strcmp(v, one)) *out = 1;
-    else return gr_fail(e, "%s: metadata %s=%.32s (expected %s or %s)", path, key, v, zero, one);
-    return 0;
-}
-
 int ckpt_config_from_meta(const StFile *f, const char *path, GptConfig *c, GrErr *e)
 {
     memset(c, 0, sizeof *c);
     const char *fmt = st_meta(f, "format");
     if (!fmt || strcmp(fmt, "gptrepl"))
         return gr_fail(e, "%s: not a gptrepl checkpoint (no format=gptrepl in its metadata)", path);
-    if (meta_int(f, path, "layers", &c->n_layer, e) || meta_int(f, path, "heads", &c->n_head, e) ||
-        meta_int(f, path, "d", &c->d, e) || meta_int(f, path, "ctx", &c->ctx, e) ||
-        meta_int(f, path, "vocab", &c->vocab, e))
-        return -1;
-    if (meta_choice(f, path, "norm", "pre", "post", 0, &c->post_norm, e) ||
-        meta_choice(f, path, "tie", "off", "on", 1, &c->tie, e) ||
-        meta_choice(f, path, "act", "gelu", "relu", 0, &c->relu, e) ||
-        meta_choice(f, path, "pos", "none", "learned", 1, &c->pos, e) ||
-        meta_choice(f, path, "mlp", "off", "on", 1, &c->mlp, e) ||
-        meta_choice(f, path, "logit_scale", "off", "on", 0, &c->logit_scale, e))
-        return -1;
+    /* The config's own keys (config.c's table); sizes are required, switches default to GPT-2's. */
+    c->tie = c->pos = c->mlp = 1;
+    for (const FieldDef *k = cfg_keys(); k->name; k++) {
+        const char *v = st_meta(f, k->name);
+        if (!v && k->kind == FK_INT) return gr_fail(e, "%s: metadata has no '%s'", path, k->name);
+        GrErr ke;
+        if (v && cfg_set(c, k->name, v, &ke)) return gr_fail(e, "%s: metadata %s", path, ke.msg);
+    }
     const char *tok = st_meta(f, "tokenizer");
-    if (!tok || !strcmp(tok, "byte")) c->tokenizer = TOK_BYTE;
-    else if (!strcmp(tok, "char")) c->tokenizer = TOK_CHAR;
-    else if (!strcmp(tok, "gpt2")) c->tokenizer = TOK_GPT2;
-    else return gr_fail(e, "%s: unknown tokenizer '%.32s'", path, tok);
+    GrErr ke;
+    if (cfg_set(c, "tokenizer", tok ? tok : "byte", &ke)) return gr_fail(e, "%s: metadata %s", path, ke.msg);
     const char *preset = st_meta(f, "preset");
     snprintf(c->preset, sizeof c->preset, "%s", preset ? preset : "custom");
     return cfg_validate(c, e);
@@ -169,25 +142,32 @@ int ckpt_save(Model *m, const char *chars, const char *path, GrErr *e)
             ts[k].data = host + (size_t)s * m->total + p->offset;
             k++;
         }
-    char L[16], H[16], D[16], X[16], V[16], S[24];
-    snprintf(L, sizeof L, "%d", c->n_layer);
-    snprintf(H, sizeof H, "%d", c->n_head);
-    snprintf(D, sizeof D, "%d", c->d);
-    snprintf(X, sizeof X, "%d", c->ctx);
-    snprintf(V, sizeof V, "%d", c->vocab);
-    snprintf(S, sizeof S, "%ld", m->step);
-    const char *tok = c->tokenizer == TOK_CHAR ? "char" : c->tokenizer == TOK_GPT2 ? "gpt2" : "byte";
-    const char *meta[40] = {
-        "format", "gptrepl", "preset", c->preset, "layers", L, "heads", H, "d", D, "ctx", X, "vocab", V,
-        "norm", c->post_norm ? "post" : "pre", "tie", c->tie ? "on" : "off", "act", c->relu ? "relu" : "gelu",
-        "pos", c->pos ? "learned" : "none", "mlp", c->mlp ? "on" : "off",
-        "logit_scale", c->logit_scale ? "on" : "off", "tokenizer", tok, "step", S,
-    };
-    int nm = 0;
-    while (meta[nm]) nm++; /* the pairs above; chars (if any) follow them */
+    /* Metadata: the config's keys as `new` would read them back, then step and chars. */
+    const char *meta[64];
+    StrBuf vals[24];
+    int nm = 0, nv = 0;
+    meta[nm++] = "format";
+    meta[nm++] = "gptrepl";
+    meta[nm++] = "preset";
+    meta[nm++] = c->preset;
+    for (const FieldDef *f = cfg_keys(); f->name; f++) {
+        sb_init(&vals[nv]);
+        field_format(f, c, &vals[nv]);
+        meta[nm++] = f->name;
+        meta[nm++] = vals[nv++].s;
+    }
+    sb_init(&vals[nv]);
+    field_format(cfg_tokenizer_key(), c, &vals[nv]);
+    meta[nm++] = "tokenizer";
+    meta[nm++] = vals[nv++].s;
+    sb_init(&vals[nv]);
+    sb_printf(&vals[nv], "%ld", m->step);
+    meta[nm++] = "step";
+    meta[nm++] = vals[nv++].s;
     if (chars) { meta[nm++] = "chars"; meta[nm++] = chars; }
     meta[nm] = NULL;
     int rc = st_write(path, ts, nt, meta, e);
+    for (int i = 0; i < nv; i++) sb_free(&vals[i]);
     free(ts);
     free(names);
     free(host);

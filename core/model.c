@@ -1,4 +1,4 @@
-/* model.c — config and presets, the parameter layout, init, moving between backends. */
+/* model.c — the parameter table, layout, init, moving between backends. */
 #include "model.h"
 #include "rng.h"
 
@@ -9,221 +9,144 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* ---------------- config ---------------- */
+/* ---------------- the parameter table ---------------- */
+
+/* Sizes a table row can have. */
+typedef enum { PD_1, PD_C, PD_3C, PD_4C, PD_V, PD_CTX } ParamDim;
+/* How a row is initialised (GPT-2, core/README.md). */
+enum { PI_ZERO, PI_ONE, PI_NORMAL, PI_RESID };
 
 typedef struct {
-    const char *name;
-    int L, H, d, ctx, V, mlp, tok;
-} Preset;
+    const char *name;   /* "wte", or the suffix after "L{l}." */
+    int per_layer;
+    size_t field;       /* offsetof(ParamPtrs, ...) or offsetof(LayerParams, ...) */
+    ParamDim rows, cols;/* cols PD_1: a vector */
+    int group;          /* PG_* */
+    unsigned when;      /* W_* bits the config must have */
+    int init;           /* PI_* */
+} ParamDef;
 
-static const Preset PRESETS[] = {
-    {"gpt2", 12, 12, 768, 1024, 50257, 1, TOK_GPT2},
-    {"gpt2-medium", 24, 16, 1024, 1024, 50257, 1, TOK_GPT2},
-    {"gpt2-large", 36, 20, 1280, 1024, 50257, 1, TOK_GPT2},
-    {"gpt2-xl", 48, 25, 1600, 1024, 50257, 1, TOK_GPT2},
-    {"tiny", 4, 4, 128, 128, 96, 1, TOK_CHAR},       /* the default char vocabulary has 96 symbols */
-    {"one-head", 1, 1, 64, 8, 50257, 0, TOK_GPT2},   /* the seeds' "Model 3" */
+#define G(nm, f, r, c, g, w, i) {nm, 0, offsetof(ParamPtrs, f), r, c, g, w, i}
+#define L(nm, f, r, c, g, w, i) {nm, 1, offsetof(LayerParams, f), r, c, g, w, i}
+/* Every parameter, in buffer order. The model-level rows before the first per-layer row
+ * come before the blocks, the others after them. */
+static const ParamDef PARAMS[] = {
+    G("wte", wte, PD_V, PD_C, PG_EMBED, 0, PI_NORMAL),
+    G("wpe", wpe, PD_CTX, PD_C, PG_EMBED, W_POS, PI_NORMAL),
+    L("ln1.w", ln1w, PD_C, PD_1, PG_LN, 0, PI_ONE),
+    L("ln1.b", ln1b, PD_C, PD_1, PG_LN, 0, PI_ZERO),
+    L("attn.qkv.w", qkvw, PD_3C, PD_C, PG_ATTN, 0, PI_NORMAL),
+    L("attn.qkv.b", qkvb, PD_3C, PD_1, PG_ATTN, 0, PI_ZERO),
+    L("attn.proj.w", projw, PD_C, PD_C, PG_ATTN, 0, PI_RESID),
+    L("attn.proj.b", projb, PD_C, PD_1, PG_ATTN, 0, PI_ZERO),
+    L("ln2.w", ln2w, PD_C, PD_1, PG_LN, W_MLP, PI_ONE),
+    L("ln2.b", ln2b, PD_C, PD_1, PG_LN, W_MLP, PI_ZERO),
+    L("mlp.fc.w", fcw, PD_4C, PD_C, PG_MLP, W_MLP, PI_NORMAL),
+    L("mlp.fc.b", fcb, PD_4C, PD_1, PG_MLP, W_MLP, PI_ZERO),
+    L("mlp.proj.w", fcprojw, PD_C, PD_4C, PG_MLP, W_MLP, PI_RESID),
+    L("mlp.proj.b", fcprojb, PD_C, PD_1, PG_MLP, W_MLP, PI_ZERO),
+    G("lnf.w", lnfw, PD_C, PD_1, PG_LN, W_PRE, PI_ONE),
+    G("lnf.b", lnfb, PD_C, PD_1, PG_LN, W_PRE, PI_ZERO),
+    G("lm_head.w", lm_head, PD_V, PD_C, PG_HEAD, W_UNTIED, PI_NORMAL),
 };
-#define NPRESETS (int)(sizeof PRESETS / sizeof PRESETS[0])
+#undef G
+#undef L
+#define NPARAMDEFS (int)(sizeof PARAMS / sizeof PARAMS[0])
 
-const char *const *cfg_preset_names(void)
+static size_t dim_of(const GptConfig *c, ParamDim d)
 {
-    static const char *names[NPRESETS + 1];
-    for (int i = 0; i < NPRESETS; i++) names[i] = PRESETS[i].name;
-    names[NPRESETS] = NULL;
-    return names;
-}
-
-const char *const *cfg_keys(void)
-{
-    static const char *keys[] = {"layers", "heads", "d", "ctx", "vocab", "norm", "tie", "act",
-                                 "pos", "mlp", "logit_scale", NULL};
-    return keys;
-}
-
-int cfg_preset(GptConfig *c, const char *name, GrErr *e)
-{
-    for (int i = 0; i < NPRESETS; i++) {
-        const Preset *p = &PRESETS[i];
-        if (strcmp(p->name, name) != 0) continue;
-        memset(c, 0, sizeof *c);
-        snprintf(c->preset, sizeof c->preset, "%s", p->name);
-        c->n_layer = p->L;
-        c->n_head = p->H;
-        c->d = p->d;
-        c->ctx = p->ctx;
-        c->vocab = p->V;
-        c->tie = 1;
-        c->pos = 1;
-        c->mlp = p->mlp;
-        c->tokenizer = p->tok;
-        return 0;
+    switch (d) {
+    case PD_1: return 1;
+    case PD_C: return (size_t)c->d;
+    case PD_3C: return 3 * (size_t)c->d;
+    case PD_4C: return 4 * (size_t)c->d;
+    case PD_V: return (size_t)c->vocab;
+    case PD_CTX: return (size_t)c->ctx;
     }
-    StrBuf b;
-    sb_init(&b);
-    for (int i = 0; i < NPRESETS; i++) sb_printf(&b, "%s%s", i ? ", " : "", PRESETS[i].name);
-    gr_fail(e, "unknown preset '%s' (presets: %s)", name, b.s);
-    sb_free(&b);
-    return -1;
-}
-
-static int parse_int(const char *key, const char *val, int *out, GrErr *e)
-{
-    char *end;
-    long v = strtol(val, &end, 10);
-    if (!*val || *end) return gr_fail(e, "%s=%s: expected a whole number", key, val);
-    if (v <= 0 || v > 1000000000L) return gr_fail(e, "%s=%s: must be between 1 and 1000000000", key, val);
-    *out = (int)v;
     return 0;
 }
 
-static int parse_choice(const char *key, const char *val, const char *a, const char *b, int *out, GrErr *e)
+/* Calls fn for every parameter of c in buffer order: (def, layer or -1). */
+typedef void (*ParamVisit)(void *ctx, const ParamDef *d, int layer);
+static void visit_params(const GptConfig *c, ParamVisit fn, void *ctx)
 {
-    if (strcmp(val, a) == 0) *out = 0;
-    else if (strcmp(val, b) == 0) *out = 1;
-    else return gr_fail(e, "%s=%s: expected %s or %s", key, val, a, b);
-    return 0;
+    unsigned flags = cfg_flags(c);
+    int first_layer = 0;
+    while (first_layer < NPARAMDEFS && !PARAMS[first_layer].per_layer) first_layer++;
+    for (int i = 0; i < NPARAMDEFS; i++) {
+        const ParamDef *d = &PARAMS[i];
+        if ((d->when & flags) != d->when) continue;
+        if (!d->per_layer && i < first_layer) fn(ctx, d, -1);
+    }
+    for (int l = 0; l < c->n_layer; l++)
+        for (int i = 0; i < NPARAMDEFS; i++)
+            if (PARAMS[i].per_layer && (PARAMS[i].when & flags) == PARAMS[i].when) fn(ctx, &PARAMS[i], l);
+    for (int i = first_layer; i < NPARAMDEFS; i++) {
+        const ParamDef *d = &PARAMS[i];
+        if (!d->per_layer && (d->when & flags) == d->when) fn(ctx, d, -1);
+    }
 }
 
-int cfg_set(GptConfig *c, const char *key, const char *val, GrErr *e)
+static void count_one(void *ctx, const ParamDef *d, int layer)
 {
-    int on = 0;
-    if (!strcmp(key, "layers")) return parse_int(key, val, &c->n_layer, e);
-    if (!strcmp(key, "heads")) return parse_int(key, val, &c->n_head, e);
-    if (!strcmp(key, "d")) return parse_int(key, val, &c->d, e);
-    if (!strcmp(key, "ctx")) return parse_int(key, val, &c->ctx, e);
-    if (!strcmp(key, "vocab")) {
-        if (!strcmp(val, "chars")) { c->tokenizer = TOK_CHAR; c->vocab = 96; return 0; }
-        if (!strcmp(val, "bytes")) { c->tokenizer = TOK_BYTE; c->vocab = 256; return 0; }
-        if (!strcmp(val, "gpt2")) { c->tokenizer = TOK_GPT2; c->vocab = 50257; return 0; }
-        if (parse_int(key, val, &c->vocab, e)) return -1;
-        if (c->tokenizer == TOK_CHAR || (c->tokenizer == TOK_GPT2 && c->vocab != 50257)) c->tokenizer = TOK_BYTE;
-        return 0;
-    }
-    if (!strcmp(key, "norm")) return parse_choice(key, val, "pre", "post", &c->post_norm, e);
-    if (!strcmp(key, "act")) return parse_choice(key, val, "gelu", "relu", &c->relu, e);
-    if (!strcmp(key, "tie")) {
-        if (parse_choice(key, val, "off", "on", &on, e)) return -1;
-        c->tie = on;
-        return 0;
-    }
-    if (!strcmp(key, "pos")) {
-        if (parse_choice(key, val, "none", "learned", &on, e)) return -1;
-        c->pos = on;
-        return 0;
-    }
-    if (!strcmp(key, "mlp")) {
-        if (parse_choice(key, val, "off", "on", &on, e)) return -1;
-        c->mlp = on;
-        return 0;
-    }
-    if (!strcmp(key, "logit_scale")) {
-        if (parse_choice(key, val, "off", "on", &on, e)) return -1;
-        c->logit_scale = on;
-        return 0;
-    }
-    return gr_fail(e, "unknown setting '%s' (known: layers heads d ctx vocab norm tie act pos mlp logit_scale)", key);
-}
-
-size_t model_mem_available(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || psz <= 0) return (size_t)8 << 30;
-    return (size_t)pages * (size_t)psz;
+    const GptConfig *c = ((const GptConfig **)ctx)[0];
+    size_t *n = ((size_t **)ctx)[1];
+    (void)layer;
+    *n += dim_of(c, d->rows) * dim_of(c, d->cols);
 }
 
 size_t cfg_param_count(const GptConfig *c)
 {
-    size_t C = (size_t)c->d, V = (size_t)c->vocab, L = (size_t)c->n_layer;
-    size_t per = 2 * C + 3 * C * C + 3 * C + C * C + C;
-    if (c->mlp) per += 2 * C + 4 * C * C + 4 * C + 4 * C * C + C;
-    size_t n = V * C + (c->pos ? (size_t)c->ctx * C : 0) + L * per;
-    if (!c->post_norm) n += 2 * C;
-    if (!c->tie) n += V * C;
+    size_t n = 0;
+    const void *ctx[2] = {c, &n};
+    visit_params(c, count_one, ctx);
     return n;
 }
 
-int cfg_validate(const GptConfig *c, GrErr *e)
-{
-    if (c->n_layer < 1) return gr_fail(e, "layers must be at least 1");
-    if (c->n_head < 1) return gr_fail(e, "heads must be at least 1");
-    if (c->d < 1 || c->ctx < 1 || c->vocab < 1) return gr_fail(e, "d, ctx and vocab must be at least 1");
-    if (c->d % c->n_head) return gr_fail(e, "heads (%d) must divide d (%d)", c->n_head, c->d);
-    if (c->tokenizer == TOK_BYTE && c->vocab < 2) return gr_fail(e, "vocab must be at least 2");
-    if (c->n_layer > 4096 || c->n_head > 4096) return gr_fail(e, "layers and heads must be at most 4096");
-    if (c->d > (1 << 20) || c->ctx > (1 << 20) || c->vocab > (1 << 24))
-        return gr_fail(e, "d and ctx must be at most 1048576, vocab at most 16777216");
-    /* Sizes are bounded above, so this product cannot overflow 64 bits. */
-    double n = (double)c->vocab * c->d * (c->tie ? 1 : 2) + (double)c->ctx * c->d +
-               (double)c->n_layer * (12.0 * c->d * c->d + 13.0 * c->d);
-    double bytes = n * 4.0, avail = (double)model_mem_available();
-    if (bytes > 0.8 * avail)
-        return gr_fail(e, "this model needs %.1f GB for its parameters alone; the machine has %.1f GB",
-                       bytes / 1e9, avail / 1e9);
-    return 0;
-}
-
-/* ---------------- parameter layout ---------------- */
-
 typedef struct {
+    const GptConfig *c;
     ParamInfo *v;
-    int n, cap;
+    int n;
     size_t total;
 } Layout;
 
-static void lay_add(Layout *l, const char *name, int layer, int group, int r, int c)
+static void lay_one(void *ctx, const ParamDef *d, int layer)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 64;
-        ParamInfo *nv = realloc(l->v, sizeof(ParamInfo) * (size_t)l->cap);
-        if (!nv) abort();
-        l->v = nv;
-    }
+    Layout *l = ctx;
     ParamInfo *p = &l->v[l->n++];
     memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
+    if (layer >= 0) snprintf(p->name, sizeof p->name, "L%d.%s", layer, d->name);
+    else snprintf(p->name, sizeof p->name, "%s", d->name);
     p->layer = layer;
-    p->group = group;
-    p->ndim = c ? 2 : 1;
-    p->shape[0] = r;
-    p->shape[1] = c;
-    p->numel = (size_t)r * (size_t)(c ? c : 1);
+    p->group = d->group;
+    p->ndim = d->cols == PD_1 ? 1 : 2;
+    p->shape[0] = (int)dim_of(l->c, d->rows);
+    p->shape[1] = d->cols == PD_1 ? 0 : (int)dim_of(l->c, d->cols);
+    p->numel = dim_of(l->c, d->rows) * dim_of(l->c, d->cols);
     p->offset = l->total;
     p->decay = p->ndim >= 2;
+    p->init = d->init;
+    static const char letter[] = {[PD_V] = 'v', [PD_CTX] = 't'};
+    p->dimname[0] = letter[d->rows];
+    p->dimname[1] = p->ndim == 2 ? 'c' : 0;
     l->total += p->numel;
+}
+
+static void count_rows(void *ctx, const ParamDef *d, int layer)
+{
+    (void)d;
+    (void)layer;
+    (*(int *)ctx)++;
 }
 
 int model_layout(const GptConfig *c, ParamInfo **info, int *n, size_t *total, GrErr *e)
 {
     if (cfg_validate(c, e)) return -1;
-    Layout l = {0};
-    int C = c->d;
-    char nm[32];
-    lay_add(&l, "wte", -1, PG_EMBED, c->vocab, C);
-    if (c->pos) lay_add(&l, "wpe", -1, PG_EMBED, c->ctx, C);
-    for (int i = 0; i < c->n_layer; i++) {
-#define ADD(suffix, group, r, cc) (snprintf(nm, sizeof nm, "L%d." suffix, i), lay_add(&l, nm, i, group, r, cc))
-        ADD("ln1.w", PG_LN, C, 0);
-        ADD("ln1.b", PG_LN, C, 0);
-        ADD("attn.qkv.w", PG_ATTN, 3 * C, C);
-        ADD("attn.qkv.b", PG_ATTN, 3 * C, 0);
-        ADD("attn.proj.w", PG_ATTN, C, C);
-        ADD("attn.proj.b", PG_ATTN, C, 0);
-        if (c->mlp) {
-            ADD("ln2.w", PG_LN, C, 0);
-            ADD("ln2.b", PG_LN, C, 0);
-            ADD("mlp.fc.w", PG_MLP, 4 * C, C);
-            ADD("mlp.fc.b", PG_MLP, 4 * C, 0);
-            ADD("mlp.proj.w", PG_MLP, C, 4 * C);
-            ADD("mlp.proj.b", PG_MLP, C, 0);
-        }
-#undef ADD
-    }
-    if (!c->post_norm) {
-        lay_add(&l, "lnf.w", -1, PG_LN, C, 0);
-        lay_add(&l, "lnf.b", -1, PG_LN, C, 0);
-    }
-    if (!c->tie) lay_add(&l, "lm_head.w", -1, PG_HEAD, c->vocab, C);
+    int rows = 0;
+    visit_params(c, count_rows, &rows);
+    Layout l = {.c = c, .v = calloc((size_t)rows, sizeof(ParamInfo))};
+    if (!l.v) return gr_fail(e, "out of memory");
+    visit_params(c, lay_one, &l);
     *info = l.v;
     *n = l.n;
     *total = l.total;
@@ -237,39 +160,29 @@ const ParamInfo *model_find_param(const Model *m, const char *name)
     return NULL;
 }
 
+typedef struct {
+    const Model *m;
+    float *buf;
+    ParamPtrs *ptrs;
+    int i;
+} Placing;
+
+static void place_one(void *ctx, const ParamDef *d, int layer)
+{
+    Placing *pl = ctx;
+    float *x = pl->buf + pl->m->info[pl->i++].offset;
+    char *base = layer >= 0 ? (char *)&pl->ptrs->layer[layer] : (char *)pl->ptrs;
+    *(float **)(base + d->field) = x;
+}
+
 void model_param_ptrs(const Model *m, float *buf, ParamPtrs *ptrs)
 {
     LayerParams *layers = ptrs->layer;
     memset(ptrs, 0, sizeof *ptrs);
     memset(layers, 0, sizeof(LayerParams) * (size_t)m->cfg.n_layer);
     ptrs->layer = layers;
-    for (int i = 0; i < m->nparams; i++) {
-        const ParamInfo *p = &m->info[i];
-        float *x = buf + p->offset;
-        const char *n = p->name;
-        if (p->layer < 0) {
-            if (!strcmp(n, "wte")) ptrs->wte = x;
-            else if (!strcmp(n, "wpe")) ptrs->wpe = x;
-            else if (!strcmp(n, "lnf.w")) ptrs->lnfw = x;
-            else if (!strcmp(n, "lnf.b")) ptrs->lnfb = x;
-            else if (!strcmp(n, "lm_head.w")) ptrs->lm_head = x;
-            continue;
-        }
-        LayerParams *lp = &layers[p->layer];
-        const char *s = strchr(n, '.') + 1;
-        if (!strcmp(s, "ln1.w")) lp->ln1w = x;
-        else if (!strcmp(s, "ln1.b")) lp->ln1b = x;
-        else if (!strcmp(s, "attn.qkv.w")) lp->qkvw = x;
-        else if (!strcmp(s, "attn.qkv.b")) lp->qkvb = x;
-        else if (!strcmp(s, "attn.proj.w")) lp->projw = x;
-        else if (!strcmp(s, "attn.proj.b")) lp->projb = x;
-        else if (!strcmp(s, "ln2.w")) lp->ln2w = x;
-        else if (!strcmp(s, "ln2.b")) lp->ln2b = x;
-        else if (!strcmp(s, "mlp.fc.w")) lp->fcw = x;
-        else if (!strcmp(s, "mlp.fc.b")) lp->fcb = x;
-        else if (!strcmp(s, "mlp.proj.w")) lp->fcprojw = x;
-        else if (!strcmp(s, "mlp.proj.b")) lp->fcprojb = x;
-    }
+    Placing pl = {m, buf, ptrs, 0};
+    visit_params(&m->cfg, place_one, &pl);
 }
 
 Model *model_new(const GptConfig *c, const Backend *be, GrErr *e)
@@ -318,23 +231,20 @@ void model_init_random(Model *m, uint64_t seed)
     for (int i = 0; i < m->nparams; i++) {
         const ParamInfo *p = &m->info[i];
         float *x = host + p->offset;
-        const char *n = p->name;
-        size_t len = strlen(n);
-        int is_ln_gain = len > 2 && !strcmp(n + len - 2, ".w") && strstr(n, "ln");
-        if (p->ndim == 1) {
-            for (size_t j = 0; j < p->numel; j++) x[j] = is_ln_gain ? 1.0f : 0.0f;
-        } else {
-            float sd = (strstr(n, "attn.proj.w") || strstr(n, "mlp.proj.w")) ? resid_std : 0.02f;
-            /* Box–Muller gives two normals per (log, sqrt, cos/sin): use both. */
-            size_t j = 0;
-            for (; j + 1 < p->numel; j += 2) {
-                double a, b;
-                rng_normal2(&r, &a, &b);
-                x[j] = (float)(sd * a);
-                x[j + 1] = (float)(sd * b);
-            }
-            if (j < p->numel) x[j] = (float)(sd * rng_normal(&r));
+        if (p->init == PI_ZERO || p->init == PI_ONE) {
+            for (size_t j = 0; j < p->numel; j++) x[j] = p->init == PI_ONE ? 1.0f : 0.0f;
+            continue;
         }
+        float sd = p->init == PI_RESID ? resid_std : 0.02f;
+        /* Box–Muller gives two normals per (log, sqrt, cos/sin): use both. */
+        size_t j = 0;
+        for (; j + 1 < p->numel; j += 2) {
+            double a, b;
+            rng_normal2(&r, &a, &b);
+            x[j] = (float)(sd * a);
+            x[j + 1] = (float)(sd * b);
+        }
+        if (j < p->numel) x[j] = (float)(sd * rng_normal(&r));
     }
     if (host != m->params) {
         m->be->upload(m->params, host, m->total * sizeof(float));
@@ -412,9 +322,8 @@ int model_param_view(Model *m, const char *name, TensorView *out, GrErr *e)
     int shape[2] = {p->shape[0], p->shape[1]};
     *out = tv_make(data, p->ndim, shape);
     if (p->ndim == 2) {
-        int is_vocab = !strcmp(name, "wte") || !strcmp(name, "lm_head.w");
-        out->dimname[0] = is_vocab ? 'v' : (!strcmp(name, "wpe") ? 't' : 0);
-        out->dimname[1] = 'c';
+        out->dimname[0] = p->dimname[0];
+        out->dimname[1] = p->dimname[1];
     }
     return 0;
 }

@@ -8,8 +8,11 @@
 
 struct Bpe;
 
+/* Tokenizer kinds; their names in checkpoints are cfg_tokenizer_key()'s choices, in this order. */
+enum { TOK_BYTE, TOK_CHAR, TOK_GPT2 };
+
 typedef struct {
-    int kind;            /* TOK_BYTE, TOK_CHAR, TOK_GPT2 (model.h) */
+    int kind;            /* TOK_* */
     int vocab;           /* the model's vocabulary size (≥ the tokenizer's own) */
     unsigned *chars;     /* TOK_CHAR: id → code point */
     int nchars;

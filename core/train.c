@@ -71,7 +71,6 @@ struct Trainer {
     TrainCfg c;            /* ctx resolved */
     const Dataset *d;
     Acts *a;
-    Forward f;
     BackScratch *bs;
     int *rows;             /* accum·B rows of T+1 (host) */
     int *tok, *tgt;        /* B·T (host) */
@@ -81,7 +80,6 @@ struct Trainer {
     long good_step;
     /* evaluation (its own activations when the val rows are shorter than ctx) */
     Acts *ea;
-    Forward ef;
     int eT;
 };
 
@@ -162,7 +160,6 @@ Trainer *trainer_new(Model *m, const TrainCfg *cfg, const Dataset *d, GrErr *e)
     t->d = d;
     t->a = acts_new(m, B, T, e);
     if (!t->a) goto fail;
-    if (fwd_init(&t->f, m, t->a, e)) goto fail;
     t->bs = back_scratch_new(m, B, T, e);
     if (!t->bs) goto fail;
     t->rows = malloc(sizeof(int) * (size_t)c.accum * B * (T + 1));
@@ -194,8 +191,6 @@ void trainer_free(Trainer *t)
 {
     if (!t) return;
     Model *m = t->m;
-    if (t->f.stages) fwd_free(&t->f);
-    if (t->ef.stages) fwd_free(&t->ef);
     acts_free(m, t->a);
     acts_free(m, t->ea);
     back_scratch_free(m, t->bs);
@@ -211,7 +206,7 @@ void trainer_free(Trainer *t)
 const TrainCfg *trainer_cfg(const Trainer *t) { return &t->c; }
 
 /* Splits rows of T+1 into inputs (first T) and targets (last T), then runs the forward. */
-static int forward_rows(Model *m, Acts *a, Forward *f, const int *rows, int *tok, int *tgt, GrErr *e)
+static int forward_rows(Model *m, Acts *a, const int *rows, int *tok, int *tgt, GrErr *e)
 {
     int B = a->B, T = a->T;
     for (int b = 0; b < B; b++) {
@@ -220,9 +215,8 @@ static int forward_rows(Model *m, Acts *a, Forward *f, const int *rows, int *tok
         memcpy(tgt + (size_t)b * T, r + 1, sizeof(int) * (size_t)T);
     }
     if (acts_set_tokens(m, a, tok, tgt, e)) return -1;
-    f->next = 0;
-    fwd_run(f);
-    return 0;
+    acts_rewind(a);
+    return acts_run(a, e);
 }
 
 int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
@@ -240,7 +234,7 @@ int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
     double lsum = 0;
     int bad = 0;
     for (int k = 0; k < c->accum && !bad; k++) {
-        if (forward_rows(m, t->a, &t->f, rows + (size_t)k * B * (T + 1), t->tok, t->tgt, e)) return -1;
+        if (forward_rows(m, t->a, rows + (size_t)k * B * (T + 1), t->tok, t->tgt, e)) return -1;
         float loss = t->a->loss;
         if (!isfinite(loss)) {
             lsum = loss;
@@ -250,6 +244,8 @@ int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
         lsum += loss;
         if (model_backward_with(m, t->a, t->bs, 1.0f / (float)c->accum, e)) return -1;
     }
+    /* A failed op (a device error) leaves the weights as they were: no update from it. */
+    if (be_check(be, e)) return -1;
     info.loss = bad ? (float)lsum : (float)(lsum / c->accum);
     double ss = bad ? NAN : be->sumsq(m->grads, m->total);
     info.grad_norm = (float)sqrt(ss);
@@ -291,6 +287,10 @@ int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
                        at, what, isnan(v) ? "NaN" : "inf", lr, m->step);
     }
     be->sync();
+    if (be_check(be, e)) {
+        restore(t); /* the update may have been half applied */
+        return -1;
+    }
     info.step = m->step;
     info.ms = now_ms() - t0;
     info.tok_s = info.ms > 0 ? (double)B * T * c->accum / (info.ms / 1e3) : 0;
@@ -316,28 +316,21 @@ float trainer_eval(Trainer *t)
     int B = t->c.batch, T = t->c.ctx;
     if ((size_t)T + 1 > d->nval) T = (int)d->nval - 1;
     Acts *a = t->a;
-    Forward *f = &t->f;
     if (T != t->c.ctx) {
         if (!t->ea || t->eT != T) {
-            if (t->ef.stages) fwd_free(&t->ef);
             acts_free(m, t->ea);
             t->ea = acts_new(m, B, T, NULL);
             t->eT = T;
-            if (!t->ea || fwd_init(&t->ef, m, t->ea, NULL)) {
-                acts_free(m, t->ea);
-                t->ea = NULL;
-                return NAN;
-            }
+            if (!t->ea) return NAN;
         }
         a = t->ea;
-        f = &t->ef;
     }
     double s = 0;
     for (int i = 0; i < t->c.eval_batches; i++) {
         Rng r;
         rng_seed(&r, step_seed(t->c.seed, 0x6576616cull /* "eval" */, i));
         data_batch(d, 1, B, T, &r, t->rows);
-        if (forward_rows(m, a, f, t->rows, t->tok, t->tgt, NULL)) return NAN;
+        if (forward_rows(m, a, t->rows, t->tok, t->tgt, NULL)) return NAN;
         s += a->loss;
     }
     return (float)(s / t->c.eval_batches);

@@ -73,6 +73,18 @@ static bool ckb(cublasStatus_t s, const char *what)
 extern "C" const char *gr_cuda_last_error(void) { return g_err[0] ? g_err : NULL; }
 extern "C" void gr_cuda_clear_error(void) { g_err[0] = 0; }
 
+/* The table's status entry: the first error since the last call, then forgotten. */
+static int cu_status(char *msg, size_t n)
+{
+    if (!g_err[0]) {
+        if (n) msg[0] = 0;
+        return 0;
+    }
+    snprintf(msg, n, "%s", g_err);
+    g_err[0] = 0;
+    return -1;
+}
+
 static unsigned grid_for(size_t n)
 {
     size_t b = (n + BS - 1) / BS;
@@ -205,8 +217,7 @@ __global__ void encoder_k(float *out, const int *tok, const float *wte, const fl
     }
 }
 
-__global__ void layernorm_k(float *out, float *xhat, float *mean, float *rstd, const float *x, const float *w,
-                            const float *b, int C)
+__global__ void norm_k(float *xhat, float *mean, float *rstd, const float *x, int C)
 {
     __shared__ double sh[BS];
     size_t row = blockIdx.x;
@@ -217,12 +228,13 @@ __global__ void layernorm_k(float *out, float *xhat, float *mean, float *rstd, c
     for (int c = threadIdx.x; c < C; c += blockDim.x) { double d = xr[c] - mu; v += d * d; }
     v = block_sum(v, sh) / C; /* biased, as the CPU */
     double rs = 1.0 / sqrt(v + 1e-5);
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        float h = (float)((xr[c] - mu) * rs);
-        xhat[row * C + c] = h;
-        out[row * C + c] = __fadd_rn(__fmul_rn(h, w[c]), b[c]);
-    }
+    for (int c = threadIdx.x; c < C; c += blockDim.x) xhat[row * C + c] = (float)((xr[c] - mu) * rs);
     if (threadIdx.x == 0) { mean[row] = (float)mu; rstd[row] = (float)rs; }
+}
+
+__global__ void affine_k(float *out, const float *xhat, const float *w, const float *b, size_t N, int C)
+{
+    GRID_LOOP(i, N * C) out[i] = __fadd_rn(__fmul_rn(xhat[i], w[i % C]), b[i % C]);
 }
 
 __global__ void bias_rows_k(float *out, const float *bias, size_t N, int OC)
@@ -230,47 +242,55 @@ __global__ void bias_rows_k(float *out, const float *bias, size_t N, int OC)
     GRID_LOOP(i, N * OC) out[i] = bias[i % OC];
 }
 
-/* qkv (B, T, 3C) ↔ q, k, v (B, H, T, hd); dir 0 splits, 1 merges (qkv_merge_backward). */
-__global__ void qkv_k(float *qkv, float *q, float *k, float *v, int dir, size_t BT, int T, int H, int hd)
+/* qkv (B, T, 3C) ↔ q (B, H, T, hd) and rows p0.. of k, v (B, H, K, hd); dir 0 splits,
+ * 1 merges (qkv_merge_backward, K = T, p0 = 0). */
+__global__ void qkv_k(float *qkv, float *q, float *k, float *v, int dir, size_t BT, int T, int K, int p0, int H, int hd)
 {
     size_t C = (size_t)H * hd;
     GRID_LOOP(i, BT * 3 * C) {
         size_t r = i / (3 * C), col = i % (3 * C), which = col / C, cc = col % C;
         size_t b = r / T, t = r % T, h = cc / hd, d = cc % hd;
-        float *p = (which == 0 ? q : which == 1 ? k : v) + ((b * H + h) * T + t) * hd + d;
+        float *p = which == 0 ? q + ((b * H + h) * T + t) * hd + d
+                              : (which == 1 ? k : v) + ((b * H + h) * K + p0 + t) * hd + d;
         if (dir == 0) *p = qkv[i];
         else qkv[i] = *p;
     }
 }
 
-/* x (B, T, C) ↔ heads (B, H, T, hd); dir 0 splits, 1 merges. */
-__global__ void heads_k(float *heads, float *x, int dir, size_t BT, int T, int H, int hd)
+/* x (B, T, C) ↔ rows p0.. of heads (B, H, K, hd); dir 0 splits, 1 merges. */
+__global__ void heads_k(float *heads, float *x, int dir, size_t BT, int T, int K, int p0, int H, int hd)
 {
     size_t C = (size_t)H * hd;
     GRID_LOOP(i, BT * C) {
         size_t r = i / C, cc = i % C, b = r / T, t = r % T, h = cc / hd, d = cc % hd;
-        size_t o = ((b * H + h) * T + t) * hd + d;
+        size_t o = ((b * H + h) * K + p0 + t) * hd + d;
         if (dir == 0) heads[o] = x[i];
         else x[i] = heads[o];
     }
 }
 
-__global__ void attn_mask_k(float *masked, const float *scores, float scale, size_t n, int T)
+/* scores (rows, K): columns from klen on are 0 (keys not yet in the window). */
+__global__ void zero_cols_k(float *x, size_t rows, int K, int klen)
+{
+    GRID_LOOP(i, rows * (size_t)(K - klen)) x[(i / (K - klen)) * K + klen + i % (K - klen)] = 0.0f;
+}
+
+__global__ void attn_mask_k(float *masked, const float *scores, float scale, size_t n, int T, int K, int p0)
 {
     GRID_LOOP(i, n) {
-        size_t j = i % T, row = (i / T) % T;
-        masked[i] = j <= row ? __fmul_rn(scores[i], scale) : -INFINITY;
+        size_t j = i % K, row = (i / K) % T;
+        masked[i] = j <= p0 + row ? __fmul_rn(scores[i], scale) : -INFINITY;
     }
 }
 
-/* Row softmax of (rows, cols); with causal_T > 0 row r keeps its first r % T + 1 entries
- * and the rest are exactly 0 (the attention pattern). Max in float, sum in double. */
-__global__ void softmax_k(float *out, const float *in, int cols, int causal_T)
+/* Row softmax of (rows, cols); with causal_T > 0 row r keeps its first p0 + r % T + 1
+ * entries and the rest are exactly 0 (the attention pattern). Max in float, sum in double. */
+__global__ void softmax_k(float *out, const float *in, int cols, int causal_T, int p0)
 {
     __shared__ float shf[BS];
     __shared__ double shd[BS];
     size_t row = blockIdx.x;
-    int len = causal_T > 0 ? (int)(row % causal_T) + 1 : cols;
+    int len = causal_T > 0 ? p0 + (int)(row % causal_T) + 1 : cols;
     const float *l = in + row * cols;
     float *p = out + row * cols;
     float mx = -INFINITY;
@@ -284,51 +304,6 @@ __global__ void softmax_k(float *out, const float *in, int cols, int causal_T)
     }
     float inv = (float)(1.0 / block_sum(s, shd));
     for (int j = threadIdx.x; j < cols; j += blockDim.x) p[j] = j < len ? p[j] * inv : 0.0f;
-}
-
-/* One block per head: scores of the query against positions 0..len-1 (in s, H×len),
- * softmax, then ctx = Σ_j p_j · v_j. */
-__global__ void attn_decode_k(float *ctx, float *s_all, const float *qkv, const float *kc, const float *vc, int cap,
-                              int len, int hd, float scale)
-{
-    __shared__ float shf[BS];
-    __shared__ double shd[BS];
-    int h = blockIdx.x;
-    const float *q = qkv + (size_t)h * hd, *K = kc + (size_t)h * cap * hd, *V = vc + (size_t)h * cap * hd;
-    float *s = s_all + (size_t)h * len;
-    float mx = -INFINITY;
-    for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        float acc = 0;
-        for (int d = 0; d < hd; d++) acc += K[(size_t)j * hd + d] * q[d];
-        acc = __fmul_rn(acc, scale);
-        s[j] = acc;
-        mx = acc > mx ? acc : mx;
-    }
-    mx = block_max(mx, shf);
-    double sum = 0;
-    for (int j = threadIdx.x; j < len; j += blockDim.x) {
-        float e = expf(s[j] - mx);
-        s[j] = e;
-        sum += e;
-    }
-    float inv = (float)(1.0 / block_sum(sum, shd));
-    for (int j = threadIdx.x; j < len; j += blockDim.x) s[j] *= inv;
-    __syncthreads(); /* every s[j] is written before any thread reads them all */
-    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
-        float acc = 0;
-        for (int j = 0; j < len; j++) acc += s[j] * V[(size_t)j * hd + d];
-        ctx[(size_t)h * hd + d] = acc;
-    }
-}
-
-__global__ void kv_store_k(float *kc, float *vc, const float *qkv, int H, int cap, int pos, int hd)
-{
-    size_t C = (size_t)H * hd;
-    GRID_LOOP(i, C) {
-        size_t h = i / hd, d = i % hd, o = (h * cap + pos) * hd + d;
-        kc[o] = qkv[C + i];
-        vc[o] = qkv[2 * C + i];
-    }
 }
 
 __global__ void gelu_k(float *out, const float *x, size_t n)
@@ -522,10 +497,14 @@ static void cu_encoder(float *out, const int *tok, const float *wte, const float
     ELEMWISE(encoder_k, (size_t)N * C, out, tok, wte, wpe, (size_t)N, T, C);
 }
 
-static void cu_layernorm(float *out, float *xhat, float *mean, float *rstd, const float *x, const float *w,
-                         const float *b, int N, int C)
+static void cu_norm(float *xhat, float *mean, float *rstd, const float *x, int N, int C)
 {
-    ROWS(layernorm_k, N, out, xhat, mean, rstd, x, w, b, C);
+    ROWS(norm_k, N, xhat, mean, rstd, x, C);
+}
+
+static void cu_affine(float *out, const float *xhat, const float *w, const float *b, int N, int C)
+{
+    ELEMWISE(affine_k, (size_t)N * C, out, xhat, w, b, (size_t)N, C);
 }
 
 static void cu_matmul(float *out, const float *x, const float *w, const float *bias, int N, int IC, int OC)
@@ -535,38 +514,41 @@ static void cu_matmul(float *out, const float *x, const float *w, const float *b
     gemm_rm(false, true, N, OC, IC, 1.0f, x, IC, 0, w, IC, 0, bias ? 1.0f : 0.0f, out, OC, 0, 1);
 }
 
-static void cu_qkv_split(float *q, float *k, float *v, const float *qkv, int B, int T, int H, int hd)
+static void cu_qkv_split(float *q, float *k, float *v, const float *qkv, int B, int T, int K, int p0, int H, int hd)
 {
-    ELEMWISE(qkv_k, (size_t)B * T * 3 * H * hd, (float *)qkv, q, k, v, 0, (size_t)B * T, T, H, hd);
+    ELEMWISE(qkv_k, (size_t)B * T * 3 * H * hd, (float *)qkv, q, k, v, 0, (size_t)B * T, T, K, p0, H, hd);
 }
 
-static void cu_attn_scores(float *scores, const float *q, const float *k, int BH, int T, int hd)
+static void cu_attn_scores(float *scores, const float *q, const float *k, int BH, int T, int K, int p0, int hd)
 {
-    /* per head: scores (T, T) = q (T, hd) · kᵀ, k stored (T, hd): (NoTrans, Trans) */
-    long long sq = (long long)T * hd;
-    gemm_rm(false, true, T, T, hd, 1.0f, q, hd, sq, k, hd, sq, 0.0f, scores, T, (long long)T * T, BH);
+    /* per head: scores (T, klen) = q (T, hd) · kᵀ, k stored (K, hd), rows of K floats: (NoTrans, Trans) */
+    int klen = p0 + T;
+    gemm_rm(false, true, T, klen, hd, 1.0f, q, hd, (long long)T * hd, k, hd, (long long)K * hd, 0.0f, scores, K,
+            (long long)T * K, BH);
+    if (klen < K) ELEMWISE(zero_cols_k, (size_t)BH * T * (K - klen), scores, (size_t)BH * T, K, klen);
 }
 
-static void cu_attn_mask(float *masked, const float *scores, float scale, int BH, int T)
+static void cu_attn_mask(float *masked, const float *scores, float scale, int BH, int T, int K, int p0)
 {
-    ELEMWISE(attn_mask_k, (size_t)BH * T * T, masked, scores, scale, (size_t)BH * T * T, T);
+    ELEMWISE(attn_mask_k, (size_t)BH * T * K, masked, scores, scale, (size_t)BH * T * K, T, K, p0);
 }
 
-static void cu_attn_softmax(float *pattern, const float *masked, int BH, int T)
+static void cu_attn_softmax(float *pattern, const float *masked, int BH, int T, int K, int p0)
 {
-    ROWS(softmax_k, (size_t)BH * T, pattern, masked, T, T);
+    ROWS(softmax_k, (size_t)BH * T, pattern, masked, K, T, p0);
 }
 
-static void cu_attn_apply(float *ctx, const float *pattern, const float *v, int B, int H, int T, int hd)
+static void cu_attn_apply(float *ctx, const float *pattern, const float *v, int B, int H, int T, int K, int p0, int hd)
 {
-    /* per head, into scratch (B, H, T, hd): (T, hd) = pattern (T, T) · v (T, hd): (NoTrans,
+    /* per head, into scratch (B, H, T, hd): (T, hd) = pattern (T, klen) · v (klen, hd): (NoTrans,
      * NoTrans); then heads merge into ctx (B, T, C). Output strides stay uniform that way. */
     size_t n = (size_t)B * H * T * hd;
     float *tmp = (float *)scratch(n * sizeof(float));
     if (!tmp || n == 0) return;
-    long long sv = (long long)T * hd;
-    gemm_rm(false, false, T, hd, T, 1.0f, pattern, T, (long long)T * T, v, hd, sv, 0.0f, tmp, hd, sv, B * H);
-    ELEMWISE(heads_k, n, tmp, ctx, 1, (size_t)B * T, T, H, hd);
+    int klen = p0 + T;
+    gemm_rm(false, false, T, hd, klen, 1.0f, pattern, K, (long long)T * K, v, hd, (long long)K * hd, 0.0f, tmp, hd,
+            (long long)T * hd, B * H);
+    ELEMWISE(heads_k, n, tmp, ctx, 1, (size_t)B * T, T, T, 0, H, hd);
 }
 
 static void cu_gelu(float *out, const float *x, size_t n) { ELEMWISE(gelu_k, n, out, x, n); }
@@ -574,29 +556,16 @@ static void cu_relu(float *out, const float *x, size_t n) { ELEMWISE(relu_k, n, 
 static void cu_add(float *out, const float *a, const float *b, size_t n) { ELEMWISE(add_k, n, out, a, b, n); }
 static void cu_scale(float *x, float s, size_t n) { ELEMWISE(scale_k, n, x, s, n); }
 
-static void cu_softmax(float *probs, const float *logits, int N, int V) { ROWS(softmax_k, N, probs, logits, V, 0); }
+static void cu_softmax(float *probs, const float *logits, int N, int V) { ROWS(softmax_k, N, probs, logits, V, 0, 0); }
 
 static void cu_crossentropy(float *losses, const float *probs, const int *targets, int N, int V)
 {
     ELEMWISE(crossentropy_k, (size_t)N, losses, probs, targets, (size_t)N, V);
 }
 
-static void cu_split_heads(float *out, const float *x, int B, int T, int H, int hd)
+static void cu_split_heads(float *out, const float *x, int B, int T, int K, int p0, int H, int hd)
 {
-    ELEMWISE(heads_k, (size_t)B * T * H * hd, out, (float *)x, 0, (size_t)B * T, T, H, hd);
-}
-
-static void cu_kv_store(float *kcache, float *vcache, const float *qkv, int H, int cap, int pos, int hd)
-{
-    ELEMWISE(kv_store_k, (size_t)H * hd, kcache, vcache, qkv, H, cap, pos, hd);
-}
-
-static void cu_attn_decode(float *ctx, const float *qkv, const float *kcache, const float *vcache, int H, int cap,
-                           int len, int hd, float scale)
-{
-    float *s = (float *)scratch((size_t)H * (len > 0 ? len : 1) * sizeof(float));
-    if (!s || len <= 0) return;
-    ROWS(attn_decode_k, H, ctx, s, qkv, kcache, vcache, cap, len, hd, scale);
+    ELEMWISE(heads_k, (size_t)B * T * H * hd, out, (float *)x, 0, (size_t)B * T, T, K, p0, H, hd);
 }
 
 static void cu_mean_rows(float *x, int B, int T, int C)
@@ -643,7 +612,7 @@ static void cu_attn_apply_backward(float *dpattern, float *dv, const float *dctx
     size_t n = (size_t)B * H * T * hd;
     float *dch = (float *)scratch(n * sizeof(float));
     if (!dch || n == 0) return;
-    ELEMWISE(heads_k, n, dch, (float *)dctx, 0, (size_t)B * T, T, H, hd);
+    ELEMWISE(heads_k, n, dch, (float *)dctx, 0, (size_t)B * T, T, T, 0, H, hd);
     long long sv = (long long)T * hd, sp = (long long)T * T;
     /* dpattern (T, T) = dctx_h (T, hd) · vᵀ, v stored (T, hd): (NoTrans, Trans) */
     gemm_rm(false, true, T, T, hd, 1.0f, dch, hd, sv, v, hd, sv, 0.0f, dpattern, T, sp, B * H);
@@ -670,8 +639,8 @@ static void cu_attn_scores_backward(float *dq, float *dk, const float *dscores, 
 static void cu_qkv_merge_backward(float *dqkv, const float *dq, const float *dk, const float *dv, int B, int T, int H,
                                   int hd)
 {
-    ELEMWISE(qkv_k, (size_t)B * T * 3 * H * hd, dqkv, (float *)dq, (float *)dk, (float *)dv, 1, (size_t)B * T, T, H,
-             hd);
+    ELEMWISE(qkv_k, (size_t)B * T * 3 * H * hd, dqkv, (float *)dq, (float *)dk, (float *)dv, 1, (size_t)B * T, T, T, 0,
+             H, hd);
 }
 
 static void cu_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tok, int N, int T, int C)
@@ -717,12 +686,12 @@ static Backend g_table;
 static void fill_table(Backend *t)
 {
     t->name = "cuda"; t->alloc = cu_alloc; t->free = cu_free; t->upload = cu_upload; t->download = cu_download;
-    t->copy = cu_copy; t->zero = cu_zero; t->sync = cu_sync; t->encoder = cu_encoder; t->layernorm = cu_layernorm;
+    t->copy = cu_copy; t->zero = cu_zero; t->sync = cu_sync; t->status = cu_status; t->encoder = cu_encoder;
+    t->norm = cu_norm; t->affine = cu_affine;
     t->matmul = cu_matmul; t->qkv_split = cu_qkv_split; t->attn_scores = cu_attn_scores; t->attn_mask = cu_attn_mask;
     t->attn_softmax = cu_attn_softmax; t->attn_apply = cu_attn_apply; t->gelu = cu_gelu; t->relu = cu_relu;
     t->add = cu_add; t->scale = cu_scale; t->softmax = cu_softmax; t->crossentropy = cu_crossentropy;
-    t->split_heads = cu_split_heads; t->kv_store = cu_kv_store; t->attn_decode = cu_attn_decode;
-    t->mean_rows = cu_mean_rows; t->crossentropy_softmax_backward = cu_ce_softmax_backward;
+    t->split_heads = cu_split_heads; t->mean_rows = cu_mean_rows; t->crossentropy_softmax_backward = cu_ce_softmax_backward;
     t->matmul_backward = cu_matmul_backward; t->layernorm_backward = cu_layernorm_backward;
     t->gelu_backward = cu_gelu_backward; t->relu_backward = cu_relu_backward;
     t->attn_apply_backward = cu_attn_apply_backward; t->attn_softmax_backward = cu_attn_softmax_backward;
@@ -763,8 +732,10 @@ static double self_check(char *why, size_t whylen)
             backend_cpu.softmax(want, x, N, IC);
             cu_softmax(dout, dx, N, IC);
         } else {
-            backend_cpu.layernorm(want, xh, mu, rs, x, gain, beta, N, IC);
-            cu_layernorm(dout, dxh, dmu, drs, dx, dg, dbeta, N, IC);
+            backend_cpu.norm(xh, mu, rs, x, N, IC);
+            backend_cpu.affine(want, xh, gain, beta, N, IC);
+            cu_norm(dxh, dmu, drs, dx, N, IC);
+            cu_affine(dout, dxh, dg, dbeta, N, IC);
         }
         cu_download(got, dout, n * sizeof(float));
         double md = 0;

@@ -5,6 +5,7 @@
 #include "safetensors.h"
 #include "interop.h"
 #include "train.h"
+#include "stages.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -120,8 +121,6 @@ static char *text_arg(const char *rest)
 
 static void drop_trace(Session *s)
 {
-    if (s->fwd_ready) fwd_free(&s->fwd);
-    s->fwd_ready = 0;
     if (s->trace && s->m) acts_free(s->m, s->trace);
     s->trace = NULL;
 }
@@ -182,12 +181,7 @@ static float clean_loss_now(Session *s)
     Acts *a = acts_new(s->m, 1, s->trace->T, &e);
     if (!a) return NAN;
     float loss = NAN;
-    Forward f;
-    if (acts_set_tokens(s->m, a, s->trace->tokens_host, NULL, &e) == 0 && fwd_init(&f, s->m, a, &e) == 0) {
-        fwd_run(&f);
-        loss = a->loss;
-        fwd_free(&f);
-    }
+    if (acts_set_tokens(s->m, a, s->trace->tokens_host, NULL, &e) == 0 && acts_run(a, &e) == 0) loss = a->loss;
     acts_free(s->m, a);
     return loss;
 }
@@ -227,11 +221,9 @@ static int trace_view(Session *s, const TraceEntry *t, TensorView *out, GrErr *e
 
 static int stage_done(Session *s, const char *name)
 {
-    if (!s->fwd_ready) return 1;
-    for (int i = 0; i < s->fwd.next; i++)
-        for (int j = 0; j < s->fwd.stages[i].nout; j++)
-            if (!strcmp(s->fwd.stages[i].outputs[j], name)) return 1;
-    return 0;
+    if (!s->trace) return 1;
+    const TraceEntry *t = acts_find(s->trace, name);
+    return !t || acts_computed(s->trace, t);
 }
 
 static int lookup(void *ctx, const char *name, TensorView *out, GrErr *e)
@@ -698,10 +690,8 @@ static int prepare_run(Session *s, const char *text, GrErr *e)
     free(ids);
     drop_trace(s);
     s->trace = a;
-    if (fwd_init(&s->fwd, s->m, a, e)) return -1;
-    s->fwd.abl = s->abl;
-    s->fwd.nabl = s->nabl;
-    s->fwd_ready = 1;
+    s->trace->abl = s->abl;
+    s->trace->nabl = s->nabl;
     free(s->run_text);
     s->run_text = strdup(text);
     return 0;
@@ -720,12 +710,12 @@ static int cmd_run(Session *s, int argc, char **argv, const char *rest, GrErr *e
     int rc = prepare_run(s, text, e);
     free(text);
     if (rc) return CMD_ERR;
-    fwd_run(&s->fwd);
+    if (acts_run(s->trace, e)) return CMD_ERR;
     s->m->be->sync();
     double ms = now_ms() - t0;
     after_full_run(s);
     Acts *a = s->trace;
-    sb_printf(&s->out, "ran %d stages on %d tokens in %.1f ms", s->fwd.nstages, a->T, ms);
+    sb_printf(&s->out, "ran %d stages on %d tokens in %.1f ms", s->trace->nstages, a->T, ms);
     if (!isnan(a->loss))
         sb_printf(&s->out, "; loss %.4f (ln V = %.4f)", a->loss, log((double)s->m->cfg.vocab));
     if (s->nabl) sb_printf(&s->out, " [%d ablation%s active]", s->nabl, s->nabl > 1 ? "s" : "");
@@ -933,7 +923,7 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
         ids[0] = s->tok.kind == TOK_GPT2 ? 50256 : s->tok.kind == TOK_CHAR ? 0 : '\n' % s->m->cfg.vocab;
         nids = 1;
     }
-    KVCache *kv = kv_new(s->m, e);
+    KVCache *kv = kv_new(s->m, s->abl, s->nabl, e);
     if (!kv) { free(ids); return CMD_ERR; }
     int V = s->m->cfg.vocab;
     float *logits = malloc(sizeof(float) * V);
@@ -982,7 +972,7 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
                 wlen = keep;
             }
             window[wlen++] = next;
-            nocache_forward(s->m, window, wlen, logits, e);
+            nocache_forward(s->m, s->abl, s->nabl, window, wlen, logits, e);
         } else {
             kv_forward(s->m, kv, next, logits, e);
         }
@@ -1005,15 +995,17 @@ static int cmd_generate(Session *s, int argc, char **argv, const char *rest, GrE
 
 static void show_stage_result(Session *s, int idx)
 {
-    Stage *st = &s->fwd.stages[idx];
-    sb_printf(&s->out, "[%d/%d] %s\n", idx + 1, s->fwd.nstages, st->name);
+    Stage *st = &s->trace->stages[idx];
+    sb_printf(&s->out, "[%d/%d] %s\n", idx + 1, s->trace->nstages, st->name);
     if (!strcmp(st->name, "loss")) {
         if (!isnan(s->trace->loss))
             sb_printf(&s->out, "  loss %.4f   ln(V) %.4f\n", s->trace->loss, log((double)s->m->cfg.vocab));
         return;
     }
-    for (int j = 0; j < st->nout; j++) {
-        const TraceEntry *t = acts_find(s->trace, st->outputs[j]);
+    const TraceEntry *outs[4];
+    int nout = acts_stage_outputs(s->trace, idx, outs, 4);
+    for (int j = 0; j < nout; j++) {
+        const TraceEntry *t = outs[j];
         TensorView v;
         GrErr e;
         if (!t || trace_view(s, t, &v, &e)) continue;
@@ -1025,7 +1017,7 @@ static void show_stage_result(Session *s, int idx)
     }
     /* A small picture where one fits: the attention pattern of head 0. */
     if (strstr(st->name, ".pattern") && s->trace->T <= 32) {
-        const TraceEntry *t = acts_find(s->trace, st->outputs[0]);
+        const TraceEntry *t = nout ? outs[0] : NULL;
         TensorView v;
         GrErr e;
         if (t && !trace_view(s, t, &v, &e)) {
@@ -1047,10 +1039,10 @@ static int cmd_step(Session *s, int argc, char **argv, const char *rest, GrErr *
         int rc = prepare_run(s, text, e);
         free(text);
         if (rc) return CMD_ERR;
-        sb_printf(&s->out, "prepared %d stages over %d tokens; 'step' runs the next one\n", s->fwd.nstages, s->trace->T);
+        sb_printf(&s->out, "prepared %d stages over %d tokens; 'step' runs the next one\n", s->trace->nstages, s->trace->T);
         return CMD_OK;
     }
-    if (!s->fwd_ready) {
+    if (!s->trace) {
         if (!s->run_text) return gr_fail(e, "step: nothing to step through; 'step \"some text\"' starts"), CMD_ERR;
         /* The trace was dropped (a failed 'device' move): start the last text over. */
         char *text = strdup(s->run_text);
@@ -1058,9 +1050,9 @@ static int cmd_step(Session *s, int argc, char **argv, const char *rest, GrErr *
         free(text);
         if (rc) return CMD_ERR;
     }
-    if (s->fwd.next >= s->fwd.nstages) return gr_fail(e, "step: the forward pass is complete ('reset' to start over)"), CMD_ERR;
-    int idx = fwd_step(&s->fwd);
-    if (s->fwd.next == s->fwd.nstages) after_full_run(s);
+    if (s->trace->next >= s->trace->nstages) return gr_fail(e, "step: the forward pass is complete ('reset' to start over)"), CMD_ERR;
+    int idx = acts_step(s->trace);
+    if (s->trace->next == s->trace->nstages) after_full_run(s);
     show_stage_result(s, idx);
     return CMD_OK;
 }
@@ -1068,13 +1060,13 @@ static int cmd_step(Session *s, int argc, char **argv, const char *rest, GrErr *
 static int cmd_next(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
     if (need_run(s, e)) return CMD_ERR;
-    if (s->fwd.next >= s->fwd.nstages) return gr_fail(e, "next: the forward pass is complete ('reset' to start over)"), CMD_ERR;
-    int layer = s->fwd.stages[s->fwd.next].layer, idx = -1;
+    if (s->trace->next >= s->trace->nstages) return gr_fail(e, "next: the forward pass is complete ('reset' to start over)"), CMD_ERR;
+    int layer = s->trace->stages[s->trace->next].layer, idx = -1;
     /* To the end of the current block (or the next stage outside blocks). */
     do {
-        idx = fwd_step(&s->fwd);
-    } while (s->fwd.next < s->fwd.nstages && layer >= 0 && s->fwd.stages[s->fwd.next].layer == layer);
-    if (s->fwd.next == s->fwd.nstages) after_full_run(s);
+        idx = acts_step(s->trace);
+    } while (s->trace->next < s->trace->nstages && layer >= 0 && s->trace->stages[s->trace->next].layer == layer);
+    if (s->trace->next == s->trace->nstages) after_full_run(s);
     show_stage_result(s, idx);
     return CMD_OK;
 }
@@ -1083,7 +1075,7 @@ static int cmd_continue(Session *s, int argc, char **argv, const char *rest, GrE
 {
     if (need_run(s, e)) return CMD_ERR;
     int n = 0;
-    while (fwd_step(&s->fwd) >= 0) n++;
+    while (acts_step(s->trace) >= 0) n++;
     after_full_run(s);
     sb_printf(&s->out, "ran %d remaining stage%s", n, n == 1 ? "" : "s");
     if (!isnan(s->trace->loss)) sb_printf(&s->out, "; loss %.4f", s->trace->loss);
@@ -1094,13 +1086,15 @@ static int cmd_continue(Session *s, int argc, char **argv, const char *rest, GrE
 static int cmd_where(Session *s, int argc, char **argv, const char *rest, GrErr *e)
 {
     if (need_run(s, e)) return CMD_ERR;
-    for (int i = 0; i < s->fwd.nstages; i++) {
-        const Stage *st = &s->fwd.stages[i];
-        sb_printf(&s->out, "%s %3d %-14s", i == s->fwd.next ? "→" : i < s->fwd.next ? "✓" : " ", i + 1, st->name);
-        for (int j = 0; j < st->nout; j++) sb_printf(&s->out, " %s", st->outputs[j]);
+    for (int i = 0; i < s->trace->nstages; i++) {
+        const Stage *st = &s->trace->stages[i];
+        sb_printf(&s->out, "%s %3d %-14s", i == s->trace->next ? "→" : i < s->trace->next ? "✓" : " ", i + 1, st->name);
+        const TraceEntry *outs[4];
+        int nout = acts_stage_outputs(s->trace, i, outs, 4);
+        for (int j = 0; j < nout; j++) sb_printf(&s->out, " %s", outs[j]->name);
         sb_putc(&s->out, '\n');
     }
-    if (s->fwd.next >= s->fwd.nstages) sb_puts(&s->out, "  (complete)\n");
+    if (s->trace->next >= s->trace->nstages) sb_puts(&s->out, "  (complete)\n");
     return CMD_OK;
 }
 
@@ -1112,7 +1106,7 @@ static int cmd_reset(Session *s, int argc, char **argv, const char *rest, GrErr 
     int rc = prepare_run(s, text, e);
     free(text);
     if (rc) return CMD_ERR;
-    sb_printf(&s->out, "reset: %d stages ready over %d tokens\n", s->fwd.nstages, s->trace->T);
+    sb_printf(&s->out, "reset: %d stages ready over %d tokens\n", s->trace->nstages, s->trace->T);
     return CMD_OK;
 }
 
@@ -1455,11 +1449,11 @@ static int cmd_ablate(Session *s, int argc, char **argv, const char *rest, GrErr
         if (!tmp) return CMD_ERR;
         a = tmp;
     }
-    int rc = fwd_check_ablation(s->m, a, &ab, e);
+    int rc = acts_check_ablation(a, &ab, e);
     if (tmp) acts_free(s->m, tmp);
     if (rc) return CMD_ERR;
     s->abl[s->nabl++] = ab;
-    if (s->fwd_ready) s->fwd.nabl = s->nabl;
+    if (s->trace) s->trace->nabl = s->nabl;
     sb_printf(&s->out, "ablating %s (%s); 'run' again to see the effect, 'loss' compares with the clean model\n",
               ab.target, m);
     return CMD_OK;
@@ -1469,7 +1463,7 @@ static int cmd_unablate(Session *s, int argc, char **argv, const char *rest, GrE
 {
     int n = s->nabl;
     s->nabl = 0;
-    if (s->fwd_ready) s->fwd.nabl = 0;
+    if (s->trace) s->trace->nabl = 0;
     sb_printf(&s->out, "removed %d ablation%s\n", n, n == 1 ? "" : "s");
     return CMD_OK;
 }
@@ -1498,10 +1492,7 @@ static int cmd_device(Session *s, int argc, char **argv, const char *rest, GrErr
     if (model_to_backend(s->m, be, e)) return CMD_ERR;
     if (s->run_text) {
         char *t = strdup(s->run_text);
-        if (prepare_run(s, t, e) == 0) {
-            fwd_run(&s->fwd);
-            after_full_run(s);
-        }
+        if (prepare_run(s, t, e) == 0 && acts_run(s->trace, e) == 0) after_full_run(s);
         free(t);
     }
     sb_printf(&s->out, "model now on %s\n", be->name);
@@ -1520,16 +1511,14 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
     Acts *a = acts_new(m, 1, T, e);
     if (!a) { free(ids); return CMD_ERR; }
     acts_set_tokens(m, a, ids, NULL, e);
-    Forward f;
-    fwd_init(&f, m, a, e);
-    fwd_run(&f); /* warm-up */
+    acts_run(a, e); /* warm-up */
     /* Best of the repetitions, the statistic tests/bench_torch.py takes for PyTorch. */
     int reps = 0;
     double t0 = now_ms(), t1 = t0, fwd_ms = 1e300;
     do {
         double r0 = now_ms();
-        f.next = 0;
-        fwd_run(&f);
+        acts_rewind(a);
+        acts_run(a, e);
         m->be->sync();
         reps++;
         t1 = now_ms();
@@ -1562,10 +1551,9 @@ static int cmd_bench(Session *s, int argc, char **argv, const char *rest, GrErr 
         free(lab);
         free(pat);
     }
-    fwd_free(&f);
     acts_free(m, a);
     /* generation with the KV cache, B = 1 */
-    KVCache *kv = kv_new(m, e);
+    KVCache *kv = kv_new(m, NULL, 0, e);
     if (!kv) { free(ids); return CMD_ERR; }
     float *lg = malloc(sizeof(float) * m->cfg.vocab);
     int ngen = m->cfg.ctx < 128 ? m->cfg.ctx - 1 : 128, tok = ids[0];

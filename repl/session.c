@@ -25,8 +25,6 @@ void session_init(Session *s)
 
 static void drop_trace(Session *s)
 {
-    if (s->fwd_ready) fwd_free(&s->fwd);
-    s->fwd_ready = 0;
     if (s->trace && s->m) acts_free(s->m, s->trace);
     s->trace = NULL;
 }

@@ -22,8 +22,6 @@ typedef struct Session {
     SampleCfg samp;
     /* the last run: its trace and the stage cursor */
     Acts *trace;
-    Forward fwd;
-    int fwd_ready;             /* fwd built over trace */
     char *run_text;
     float clean_loss;          /* loss of the last run without ablations (NAN when none) */
     Ablation abl[MAX_ABL];

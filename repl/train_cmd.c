@@ -163,7 +163,7 @@ int cmd_train(Session *s, int argc, char **argv, const char *rest, GrErr *e)
         sb_init(&s->out);
         snprintf(line, sizeof line, "reset");
         if (session_exec(s, line, &ig) == CMD_OK) {
-            fwd_run(&s->fwd);
+            acts_run(s->trace, &ig);
             if (!s->nabl) s->clean_loss = s->trace->loss;
         }
         sb_free(&s->out);

@@ -820,14 +820,14 @@ static void draw_side(void)
         snprintf(buf, sizeof buf, "\"%s\"", t.s ? t.s : "");
         sb_free(&t);
         pen_line(&p, buf, st_plain());
-        if (s->fwd_ready && s->fwd.next >= s->fwd.nstages && !isnan(s->trace->loss)) {
+        if (s->trace && s->trace->next >= s->trace->nstages && !isnan(s->trace->loss)) {
             snprintf(buf, sizeof buf, "loss %.4f (ln V %.3f)", s->trace->loss, log((double)s->m->cfg.vocab));
             pen_line(&p, buf, st_plain());
         }
     }
-    if (s->fwd_ready && s->fwd.nstages > 0) {
+    if (s->trace && s->trace->nstages > 0) {
         pen_skip(&p);
-        const Forward *f = &s->fwd;
+        const Acts *f = s->trace;
         if (f->next >= f->nstages) snprintf(buf, sizeof buf, "STAGES  done (%d)", f->nstages);
         else snprintf(buf, sizeof buf, "STAGES  %d/%d  F5 step", f->next + 1, f->nstages);
         pen_line(&p, buf, st_head());
@@ -863,10 +863,10 @@ static void draw_title(void)
     int k = snprintf(left, sizeof left, " gptrepl");
     if (s->m) k += snprintf(left + k, sizeof left - (size_t)k, " · %s · %s", s->model_name, dev_name());
     else k += snprintf(left + k, sizeof left - (size_t)k, " · no model");
-    if (s->fwd_ready && s->fwd.nstages > 0 && !T.side_on && k < (int)sizeof left) {
-        if (s->fwd.next < s->fwd.nstages)
-            snprintf(left + k, sizeof left - (size_t)k, " · stage %d/%d %s", s->fwd.next + 1, s->fwd.nstages,
-                     s->fwd.stages[s->fwd.next].name);
+    if (s->trace && s->trace->nstages > 0 && !T.side_on && k < (int)sizeof left) {
+        if (s->trace->next < s->trace->nstages)
+            snprintf(left + k, sizeof left - (size_t)k, " · stage %d/%d %s", s->trace->next + 1, s->trace->nstages,
+                     s->trace->stages[s->trace->next].name);
         else snprintf(left + k, sizeof left - (size_t)k, " · stages done");
     }
     if (T.pane.scroll > 0) snprintf(right, sizeof right, "↑ %ld rows back · PgDn ", T.pane.scroll);
@@ -1646,16 +1646,18 @@ static void complete(void)
     } else if (!strcmp(c->name, "new")) {
         const char *eq = strchr(prefix, '=');
         if (widx == 1) {
-            for (const char *const *p = cfg_preset_names(); *p; p++) add_matching(&cand, *p, prefix);
+            FieldDef pf = {.name = "PRESET", .kind = FK_CHOICE, .choices = cfg_preset_choices()};
+            char w[64];
+            for (int i = 0; field_choice(&pf, i, w, sizeof w) == 0; i++) add_matching(&cand, w, prefix);
         } else if (eq) {
             static const char *vals[] = {"norm=pre", "norm=post", "tie=on",      "tie=off",    "act=gelu",
                                          "act=relu", "pos=learned", "pos=none",  "mlp=on",     "mlp=off",
                                          "logit_scale=on", "logit_scale=off", "vocab=chars", "vocab=bytes", NULL};
             for (int i = 0; vals[i]; i++) add_matching(&cand, vals[i], prefix);
         } else {
-            for (const char *const *p = cfg_keys(); *p; p++) {
+            for (const FieldDef *p = cfg_keys(); p->name; p++) {
                 char kv[64];
-                snprintf(kv, sizeof kv, "%s=", *p);
+                snprintf(kv, sizeof kv, "%s=", p->name);
                 add_matching(&cand, kv, prefix);
             }
             add_space = 0;
@@ -1875,7 +1877,7 @@ static int handle_key(int r, wint_t ch)
         case KEY_F(5): {
             Session *s = T.s;
             /* At the end of a pass, F5 starts the walk again. */
-            if (s->fwd_ready && s->fwd.next >= s->fwd.nstages && run_fkey("reset") == CMD_QUIT) return 1;
+            if (s->trace && s->trace->next >= s->trace->nstages && run_fkey("reset") == CMD_QUIT) return 1;
             if (run_fkey("step") == CMD_QUIT) return 1;
             break;
         }

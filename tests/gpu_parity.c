@@ -11,7 +11,6 @@
  * usable device it prints "gpu: SKIPPED (...)" and exits 0. */
 #include "generate.h"
 #include "gpu/cuda_backend.h"
-#include "model.h"
 #include "train.h"
 
 #include <math.h>
@@ -139,10 +138,13 @@ static void op_rows(int N, int C, int V)
     SHAPE("N=%d C=%d", N, C);
     Ten x = ten((size_t)N * C, -3, 3), w = ten(C, 0.5f, 1.5f), b = ten(C, -0.5f, 0.5f), o = ten((size_t)N * C, 0, 1),
         xh = ten((size_t)N * C, 0, 1), mu = ten(N, 0, 1), r = ten(N, 0, 1);
-    backend_cpu.layernorm(o.h, xh.h, mu.h, r.h, x.h, w.h, b.h, N, C);
-    cu->layernorm(o.d, xh.d, mu.d, r.d, x.d, w.d, b.d, N, C);
-    check("layernorm out", shp, &o, TOL_EW); check("layernorm xhat", shp, &xh, TOL_EW);
-    check("layernorm mean", shp, &mu, TOL_EW); check("layernorm rstd", shp, &r, TOL_EW);
+    backend_cpu.norm(xh.h, mu.h, r.h, x.h, N, C);
+    cu->norm(xh.d, mu.d, r.d, x.d, N, C);
+    check("norm xhat", shp, &xh, TOL_EW); check("norm mean", shp, &mu, TOL_EW); check("norm rstd", shp, &r, TOL_EW);
+    cu->upload(xh.d, xh.h, (size_t)N * C * 4); /* affine from identical inputs */
+    backend_cpu.affine(o.h, xh.h, w.h, b.h, N, C);
+    cu->affine(o.d, xh.d, w.d, b.d, N, C);
+    check("affine", shp, &o, TOL_EW);
     Ten dy = ten((size_t)N * C, -1, 1), dx = ten((size_t)N * C, -1, 1), dw = ten(C, -1, 1), db = ten(C, -1, 1);
     backend_cpu.layernorm_backward(dx.h, dw.h, db.h, dy.h, xh.h, r.h, w.h, N, C);
     cu->layernorm_backward(dx.d, dw.d, db.d, dy.d, xh.d, r.d, w.d, N, C);
@@ -196,19 +198,19 @@ static void op_attention(int B, int H, int T, int hd)
     SHAPE("B=%d H=%d T=%d hd=%d", B, H, T, hd);
     Ten qkv = ten(3 * NC, -1, 1), q = ten(NC, 0, 1), k = ten(NC, 0, 1), v = ten(NC, 0, 1), sc = ten(att, 0, 1),
         mk = ten(att, 0, 1), pat = ten(att, 0, 1), ctx = ten(NC, 0, 1), sp = ten(NC, 0, 1);
-    backend_cpu.qkv_split(q.h, k.h, v.h, qkv.h, B, T, H, hd); cu->qkv_split(q.d, k.d, v.d, qkv.d, B, T, H, hd);
+    backend_cpu.qkv_split(q.h, k.h, v.h, qkv.h, B, T, T, 0, H, hd); cu->qkv_split(q.d, k.d, v.d, qkv.d, B, T, T, 0, H, hd);
     check("qkv_split q", shp, &q, 0); check("qkv_split k", shp, &k, 0); check("qkv_split v", shp, &v, 0);
-    backend_cpu.split_heads(sp.h, ctx.h, B, T, H, hd); cu->split_heads(sp.d, ctx.d, B, T, H, hd);
+    backend_cpu.split_heads(sp.h, ctx.h, B, T, T, 0, H, hd); cu->split_heads(sp.d, ctx.d, B, T, T, 0, H, hd);
     check("split_heads", shp, &sp, 0);
-    backend_cpu.attn_scores(sc.h, q.h, k.h, BH, T, hd); cu->attn_scores(sc.d, q.d, k.d, BH, T, hd);
+    backend_cpu.attn_scores(sc.h, q.h, k.h, BH, T, T, 0, hd); cu->attn_scores(sc.d, q.d, k.d, BH, T, T, 0, hd);
     check("attn_scores", shp, &sc, TOL_GEMM);
     cu->upload(sc.d, sc.h, att * 4); /* the next ops start from identical inputs */
-    backend_cpu.attn_mask(mk.h, sc.h, scale, BH, T); cu->attn_mask(mk.d, sc.d, scale, BH, T);
+    backend_cpu.attn_mask(mk.h, sc.h, scale, BH, T, T, 0); cu->attn_mask(mk.d, sc.d, scale, BH, T, T, 0);
     check("attn_mask", shp, &mk, TOL_EW);
-    backend_cpu.attn_softmax(pat.h, mk.h, BH, T); cu->attn_softmax(pat.d, mk.d, BH, T);
+    backend_cpu.attn_softmax(pat.h, mk.h, BH, T, T, 0); cu->attn_softmax(pat.d, mk.d, BH, T, T, 0);
     check("attn_softmax", shp, &pat, TOL_EW);
     cu->upload(pat.d, pat.h, att * 4);
-    backend_cpu.attn_apply(ctx.h, pat.h, v.h, B, H, T, hd); cu->attn_apply(ctx.d, pat.d, v.d, B, H, T, hd);
+    backend_cpu.attn_apply(ctx.h, pat.h, v.h, B, H, T, T, 0, hd); cu->attn_apply(ctx.d, pat.d, v.d, B, H, T, T, 0, hd);
     check("attn_apply", shp, &ctx, TOL_GEMM);
     /* backward */
     Ten dctx = ten(NC, -1, 1), dpat = ten(att, 0, 1), dv = ten(NC, -1, 1), dsc = ten(att, 0, 1), dq = ten(NC, -1, 1),
@@ -232,18 +234,34 @@ static void op_attention(int B, int H, int T, int hd)
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) tfree(all[i]);
 }
 
-static void op_decode(int H, int cap, int hd, int pos)
+/* The attention ops through a window (generation): T query rows at positions p0.. over
+ * K-row key and value buffers. */
+static void op_window(int B, int H, int T, int K, int p0, int hd)
 {
-    int C = H * hd;
-    SHAPE("H=%d cap=%d hd=%d pos=%d", H, cap, hd, pos);
-    Ten kc = ten((size_t)H * cap * hd, -1, 1), vc = ten((size_t)H * cap * hd, -1, 1), qkv = ten(3 * (size_t)C, -1, 1),
-        ctx = ten(C, 0, 1);
-    backend_cpu.kv_store(kc.h, vc.h, qkv.h, H, cap, pos, hd); cu->kv_store(kc.d, vc.d, qkv.d, H, cap, pos, hd);
-    check("kv_store k", shp, &kc, 0); check("kv_store v", shp, &vc, 0);
-    backend_cpu.attn_decode(ctx.h, qkv.h, kc.h, vc.h, H, cap, pos + 1, hd, 1.0f / sqrtf((float)hd));
-    cu->attn_decode(ctx.d, qkv.d, kc.d, vc.d, H, cap, pos + 1, hd, 1.0f / sqrtf((float)hd));
-    check("attn_decode", shp, &ctx, TOL_GEMM);
-    tfree(&kc); tfree(&vc); tfree(&qkv); tfree(&ctx);
+    int C = H * hd, BH = B * H;
+    size_t NC = (size_t)B * T * C, KC = (size_t)B * K * C, att = (size_t)BH * T * K;
+    float scale = 1.0f / sqrtf((float)hd);
+    SHAPE("B=%d H=%d T=%d K=%d p0=%d hd=%d", B, H, T, K, p0, hd);
+    Ten qkv = ten(3 * NC, -1, 1), q = ten(NC, 0, 1), k = ten(KC, -1, 1), v = ten(KC, -1, 1), sc = ten(att, 0, 1),
+        mk = ten(att, 0, 1), pat = ten(att, 0, 1), ctx = ten(NC, 0, 1), x = ten(NC, -1, 1);
+    backend_cpu.qkv_split(q.h, k.h, v.h, qkv.h, B, T, K, p0, H, hd);
+    cu->qkv_split(q.d, k.d, v.d, qkv.d, B, T, K, p0, H, hd);
+    check("qkv_split q (window)", shp, &q, 0); check("qkv_split k (window)", shp, &k, 0);
+    check("qkv_split v (window)", shp, &v, 0);
+    backend_cpu.attn_scores(sc.h, q.h, k.h, BH, T, K, p0, hd); cu->attn_scores(sc.d, q.d, k.d, BH, T, K, p0, hd);
+    check("attn_scores (window)", shp, &sc, TOL_GEMM);
+    cu->upload(sc.d, sc.h, att * 4);
+    backend_cpu.attn_mask(mk.h, sc.h, scale, BH, T, K, p0); cu->attn_mask(mk.d, sc.d, scale, BH, T, K, p0);
+    check("attn_mask (window)", shp, &mk, TOL_EW);
+    backend_cpu.attn_softmax(pat.h, mk.h, BH, T, K, p0); cu->attn_softmax(pat.d, mk.d, BH, T, K, p0);
+    check("attn_softmax (window)", shp, &pat, TOL_EW);
+    cu->upload(pat.d, pat.h, att * 4);
+    backend_cpu.attn_apply(ctx.h, pat.h, v.h, B, H, T, K, p0, hd); cu->attn_apply(ctx.d, pat.d, v.d, B, H, T, K, p0, hd);
+    check("attn_apply (window)", shp, &ctx, TOL_GEMM);
+    backend_cpu.split_heads(k.h, x.h, B, T, K, p0, H, hd); cu->split_heads(k.d, x.d, B, T, K, p0, H, hd);
+    check("split_heads (window)", shp, &k, 0);
+    Ten *all[] = {&qkv, &q, &k, &v, &sc, &mk, &pat, &ctx, &x};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) tfree(all[i]);
 }
 
 static void op_encoder(int N, int T, int C, int V, int distinct, int pos)
@@ -319,16 +337,13 @@ static void whole_model(const char *name, const GptConfig *c)
     float *logits[2], loss[2], *grads[2];
     for (int k = 0; k < 2; k++) {
         Acts *a = acts_new(m[k], B, T, &e);
-        Forward f;
-        if (!a || acts_set_tokens(m[k], a, tok, NULL, &e) || fwd_init(&f, m[k], a, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
-        fwd_run(&f);
+        if (!a || acts_set_tokens(m[k], a, tok, NULL, &e) || acts_run(a, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
         logits[k] = malloc(sizeof(float) * B * T * c->vocab);
         m[k]->be->download(logits[k], a->logits, sizeof(float) * B * T * c->vocab);
         loss[k] = a->loss;
         model_zero_grad(m[k]);
         if (model_backward(m[k], a, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
         grads[k] = dl_all(m[k], m[k]->grads);
-        fwd_free(&f);
         acts_free(m[k], a);
     }
     double r = rel(logits[1], logits[0], (size_t)B * T * c->vocab);
@@ -352,7 +367,7 @@ static void whole_model(const char *name, const GptConfig *c)
     /* generation with the KV cache: logits of 5 tokens */
     float *gl[2];
     for (int k = 0; k < 2; k++) {
-        KVCache *kv = kv_new(m[k], &e);
+        KVCache *kv = kv_new(m[k], NULL, 0, &e);
         gl[k] = malloc(sizeof(float) * 5 * c->vocab);
         for (int i = 0; kv && i < 5; i++) kv_forward(m[k], kv, tok[i], gl[k] + (size_t)i * c->vocab, &e);
         kv_free(m[k], kv);
@@ -400,7 +415,8 @@ int main(void)
     op_matmul(1, 768, 2304, 1); op_matmul(13, 67, 67, 0); op_matmul(26, 768, 67, 1); op_matmul(13, 768, 3072, 1);
     op_matmul(64, 3072, 768, 1);
     op_attention(1, 1, 1, 64); op_attention(2, 3, 13, 7); op_attention(1, 12, 64, 64); op_attention(2, 2, 33, 5);
-    op_decode(4, 16, 16, 0); op_decode(4, 16, 16, 5); op_decode(12, 64, 64, 63); op_decode(1, 1, 3, 0);
+    op_window(1, 4, 1, 16, 0, 16); op_window(1, 4, 1, 16, 5, 16); op_window(1, 12, 1, 64, 63, 64);
+    op_window(1, 1, 1, 1, 0, 3); op_window(3, 2, 1, 33, 17, 5); op_window(1, 2, 4, 16, 6, 8);
     op_encoder(26, 13, 67, 67, 9, 1); op_encoder(26, 13, 67, 67, 9, 0); op_encoder(1, 1, 768, 67, 1, 1);
     op_encoder(512, 64, 768, 100, 50, 1);
     GrErr e = {{0}};
@@ -412,6 +428,8 @@ int main(void)
     cfg_set(&c, "norm", "post", &e); cfg_set(&c, "act", "relu", &e); cfg_set(&c, "tie", "off", &e);
     cfg_set(&c, "pos", "none", &e); cfg_set(&c, "logit_scale", "on", &e);
     whole_model("post-ln relu untied", &c);
+    cfg_preset(&c, "gpt2", &e); /* GPT-2 small's shapes, random weights */
+    whole_model("gpt2-small shape", &c);
     const char *err = gr_cuda_last_error();
     result(!err, "no CUDA error recorded", err ? err : "");
     printf("gpu_parity: %d passed, %d failed\n", npass, nfail);

@@ -3,7 +3,7 @@
 #include "harness.h"
 #include "fixture.h"
 #include "ckpt.h"
-#include "model.h"
+#include "stages.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "train.h"
@@ -49,9 +49,7 @@ static void grad_parity(const char *name)
     st_read_i32(&ref, tt, tok, &e);
     Acts *a = acts_new(m, 1, T, &e);
     CHECK(a && acts_set_tokens(m, a, tok, NULL, &e) == 0);
-    Forward f;
-    CHECK(fwd_init(&f, m, a, &e) == 0);
-    fwd_run(&f);
+    CHECK(acts_run(a, &e) == 0);
     CHECK(model_alloc_train(m, &e) == 0);
     model_zero_grad(m);
     CHECK(model_backward(m, a, &e) == 0);
@@ -80,7 +78,6 @@ static void grad_parity(const char *name)
     printf("grad %-5s: %d parameters, max abs diff %.3g (%s); accumulation %.2g\n", name, m->nparams, worst,
            worst_name, acc);
     free(g1);
-    fwd_free(&f);
     acts_free(m, a);
     free(tok);
     st_close(&ref);
@@ -200,10 +197,11 @@ static const Variant VARIANTS[] = {
 
 static double fd_worst_rel_all;
 
-static float loss_at(Model *m, Acts *a, Forward *f)
+static float loss_at(Model *m, Acts *a)
 {
-    f->next = 0;
-    fwd_run(f);
+    (void)m;
+    acts_rewind(a);
+    acts_run(a, NULL);
     return a->loss;
 }
 
@@ -255,9 +253,7 @@ static void fd_variant(const Variant *v, uint64_t seed)
     tgt[13] = -1;
     Acts *a = acts_new(m, B, T, &e);
     CHECK(a && acts_set_tokens(m, a, tok, tgt, &e) == 0);
-    Forward f;
-    CHECK(fwd_init(&f, m, a, &e) == 0);
-    loss_at(m, a, &f);
+    loss_at(m, a);
     model_zero_grad(m);
     CHECK(model_backward(m, a, &e) == 0);
     float *g = malloc(m->total * sizeof(float));
@@ -290,10 +286,10 @@ static void fd_variant(const Variant *v, uint64_t seed)
             float x0 = *x, xp = x0 + h, xm = x0 - h;
             int kink = 0;
             *x = xp;
-            double lp = loss_at(m, a, &f);
+            double lp = loss_at(m, a);
             if (relu) { relu_signs(m, a, s1); kink |= memcmp(s0, s1, nsign) != 0; }
             *x = xm;
-            double lm = loss_at(m, a, &f);
+            double lm = loss_at(m, a);
             if (relu) { relu_signs(m, a, s1); kink |= memcmp(s0, s1, nsign) != 0; }
             *x = x0;
             if (kink) { kinks++; continue; }
@@ -320,7 +316,6 @@ static void fd_variant(const Variant *v, uint64_t seed)
     free(s0);
     free(s1);
     free(g);
-    fwd_free(&f);
     acts_free(m, a);
     model_free(m);
 }
@@ -343,13 +338,10 @@ TEST(no_targets)
     Acts *a = acts_new(m, 1, 1, &e);
     int tok = 3;
     CHECK(acts_set_tokens(m, a, &tok, NULL, &e) == 0);
-    Forward f;
-    fwd_init(&f, m, a, &e);
-    fwd_run(&f);
+    acts_run(a, &e);
     e.msg[0] = 0;
     CHECK(model_backward(m, a, &e) == -1);
     CHECK(strstr(e.msg, "target") != NULL);
-    fwd_free(&f);
     acts_free(m, a);
     model_free(m);
 }

@@ -1,8 +1,9 @@
 /* test_inside.c — stepping and ablation against independent references. */
 #include "harness.h"
-#include "model.h"
+#include "stages.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,18 +24,14 @@ static Model *tiny(uint64_t seed, int post)
 
 static const int TOK[12] = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26};
 
-static Acts *forward(Model *m, const Ablation *ab, int nab, Forward *keep)
+static Acts *forward(Model *m, const Ablation *ab, int nab)
 {
     GrErr e;
     Acts *a = acts_new(m, 1, 12, &e);
     acts_set_tokens(m, a, TOK, NULL, &e);
-    Forward f;
-    fwd_init(&f, m, a, &e);
-    f.abl = ab;
-    f.nabl = nab;
-    fwd_run(&f);
-    if (keep) *keep = f;
-    else fwd_free(&f);
+    a->abl = ab;
+    a->nabl = nab;
+    acts_run(a, &e);
     return a;
 }
 
@@ -43,42 +40,84 @@ TEST(stepping_visits_every_stage_and_equals_run)
     for (int post = 0; post < 2; post++) {
         Model *m = tiny(5, post);
         GrErr e;
-        Acts *ref = forward(m, NULL, 0, NULL);
+        Acts *ref = forward(m, NULL, 0);
         Acts *a = acts_new(m, 1, 12, &e);
         acts_set_tokens(m, a, TOK, NULL, &e);
-        Forward f;
-        fwd_init(&f, m, a, &e);
-        int expect = 0, in_order = 1, idx;
-        while ((idx = fwd_step(&f)) >= 0) in_order &= idx == expect++;
-        CHECK(in_order && expect == f.nstages);
-        CHECK(strcmp(f.stages[0].name, "embed") == 0 && strcmp(f.stages[f.nstages - 1].name, "loss") == 0);
-        /* every trace entry is written by exactly one stage */
-        for (int i = 0; i < a->nentries; i++) {
-            int writers = 0;
-            for (int s = 0; s < f.nstages; s++)
-                for (int j = 0; j < f.stages[s].nout; j++) writers += !strcmp(f.stages[s].outputs[j], a->entries[i].name);
-            if (!strstr(a->entries[i].name, "qkv")) CHECK(writers == 1);
+        int expect = 0, in_order = 1, idx, seen_before = 1;
+        while ((idx = acts_step(a)) >= 0) {
+            in_order &= idx == expect++;
+            /* what a stage wrote is computed from now on, and nothing later is */
+            for (int i = 0; i < a->nentries; i++)
+                seen_before &= acts_computed(a, &a->entries[i]) == (a->entries[i].stage <= idx);
         }
+        CHECK(in_order && expect == a->nstages && seen_before);
+        CHECK(strcmp(a->stages[0].name, "embed") == 0 && strcmp(a->stages[a->nstages - 1].name, "loss") == 0);
+        /* every trace entry is written by one stage of its own layer, named in the table */
+        for (int i = 0; i < a->nentries; i++) {
+            const TraceEntry *t = &a->entries[i];
+            CHECK(t->stage >= 0 && a->stages[t->stage].layer == t->layer);
+            CHECK(t->def->meaning && t->def->equation);
+        }
+        /* the split stages exist, so xhat and qkv are read downstream */
+        CHECK(acts_stage_index(a, "L0.ln1.xhat") >= 0 && acts_stage_index(a, "L0.heads") >= 0);
+        CHECK(acts_stage_index(a, "L0.ln1.xhat") < acts_stage_index(a, "L0.ln1"));
         CHECK(a->bytes == ref->bytes && memcmp(a->block, ref->block, a->bytes) == 0); /* bit for bit */
         CHECK(a->loss == ref->loss);
-        fwd_free(&f);
         acts_free(m, a);
         acts_free(m, ref);
         model_free(m);
     }
 }
 
+/* For every variant, ablating any name of the trace with zero changes the loss: no name
+ * is written by a stage whose other output is what the next stage reads. */
+TEST(every_name_ablates)
+{
+    static const char *variants[][6] = {
+        {NULL}, {"norm", "post", NULL}, {"tie", "off", NULL}, {"act", "relu", NULL}, {"pos", "none", NULL},
+        {"mlp", "off", NULL}, {"norm", "post", "mlp", "off", NULL}, {"logit_scale", "on", NULL},
+    };
+    int nvar = (int)(sizeof variants / sizeof variants[0]), total = 0, changed = 0;
+    for (int v = 0; v < nvar; v++) {
+        GptConfig c;
+        GrErr e;
+        cfg_preset(&c, "tiny", &e);
+        cfg_set(&c, "layers", "2", &e);
+        cfg_set(&c, "d", "32", &e);
+        cfg_set(&c, "ctx", "24", &e);
+        for (int k = 0; variants[v][k]; k += 2) CHECK(cfg_set(&c, variants[v][k], variants[v][k + 1], &e) == 0);
+        Model *m = model_new(&c, &backend_cpu, &e);
+        model_init_random(m, 7);
+        for (size_t i = 0; i < m->total; i++) m->params[i] *= 5.0f;
+        Acts *clean = forward(m, NULL, 0);
+        for (int i = 0; i < clean->nentries; i++) {
+            Ablation ab = {.mode = ABL_ZERO};
+            snprintf(ab.target, sizeof ab.target, "%s", clean->entries[i].name);
+            CHECK(acts_check_ablation(clean, &ab, &e) == 0);
+            Acts *a = forward(m, &ab, 1);
+            total++;
+            if (a->loss != clean->loss) changed++;
+            else fprintf(stderr, "variant %d: ablating %s with zero left the loss at %.6f\n", v, ab.target, a->loss);
+            CHECK(a->loss != clean->loss);
+            acts_free(m, a);
+        }
+        acts_free(m, clean);
+        model_free(m);
+    }
+    printf("every name ablates: %d of %d ablations changed the loss\n", changed, total);
+}
+
 TEST(ablate_q_zero_equals_zeroed_query_weights)
 {
     Model *m = tiny(9, 0);
     Ablation ab = {.target = "L0.q", .mode = ABL_ZERO};
-    Acts *clean = forward(m, NULL, 0, NULL);
-    Acts *abl = forward(m, &ab, 1, NULL);
+    Acts *clean = forward(m, NULL, 0);
+    Acts *abl = forward(m, &ab, 1);
     /* Reference: zero the query rows of Wqkv and the query bias in a copy of the weights. */
     int C = m->cfg.d;
     memset(m->p.layer[0].qkvw, 0, sizeof(float) * (size_t)C * C);
     memset(m->p.layer[0].qkvb, 0, sizeof(float) * (size_t)C);
-    Acts *ref = forward(m, NULL, 0, NULL);
+    Acts *ref = forward(m, NULL, 0);
     printf("ablate L0.q zero: clean %.6f, ablated %.6f, reference %.6f (change %+.6f)\n", clean->loss, abl->loss,
            ref->loss, abl->loss - clean->loss);
     CHECK(fabsf(abl->loss - ref->loss) <= 1e-6f);
@@ -104,12 +143,12 @@ TEST(ablate_q_copy_k_equals_tied_weights)
 {
     Model *m = tiny(11, 0);
     Ablation ab = {.target = "L1.q", .mode = ABL_COPY, .other = "L1.k"};
-    Acts *abl = forward(m, &ab, 1, NULL);
+    Acts *abl = forward(m, &ab, 1);
     int C = m->cfg.d;
     LayerParams *lp = &m->p.layer[1];
     memcpy(lp->qkvw, lp->qkvw + (size_t)C * C, sizeof(float) * (size_t)C * C);
     memcpy(lp->qkvb, lp->qkvb + C, sizeof(float) * (size_t)C);
-    Acts *ref = forward(m, NULL, 0, NULL);
+    Acts *ref = forward(m, NULL, 0);
     CHECK(fabsf(abl->loss - ref->loss) <= 1e-6f);
     acts_free(m, abl);
     acts_free(m, ref);
@@ -121,20 +160,20 @@ TEST(ablate_identity_and_mean)
     Model *m = tiny(13, 0);
     int C = m->cfg.d;
     Ablation ab = {.target = "L0.v", .mode = ABL_IDENTITY};
-    Acts *abl = forward(m, &ab, 1, NULL);
+    Acts *abl = forward(m, &ab, 1);
     /* Reference: Wv = I, bv = 0 */
     LayerParams *lp = &m->p.layer[0];
     float *wv = lp->qkvw + (size_t)2 * C * C;
     memset(wv, 0, sizeof(float) * (size_t)C * C);
     for (int i = 0; i < C; i++) wv[(size_t)i * C + i] = 1.0f;
     memset(lp->qkvb + 2 * C, 0, sizeof(float) * (size_t)C);
-    Acts *ref = forward(m, NULL, 0, NULL);
+    Acts *ref = forward(m, NULL, 0);
     CHECK(fabsf(abl->loss - ref->loss) <= 1e-6f);
     acts_free(m, abl);
     acts_free(m, ref);
     /* mean: every position of L0.attn equals the column mean */
     Ablation mb = {.target = "L0.attn", .mode = ABL_MEAN};
-    Acts *a = forward(m, &mb, 1, NULL);
+    Acts *a = forward(m, &mb, 1);
     const TraceEntry *t = acts_find(a, "L0.attn");
     double md = 0;
     for (int r = 1; r < 12; r++)
@@ -147,6 +186,7 @@ TEST(ablate_identity_and_mean)
 int main(void)
 {
     RUN(stepping_visits_every_stage_and_equals_run);
+    RUN(every_name_ablates);
     RUN(ablate_q_zero_equals_zeroed_query_weights);
     RUN(ablate_q_copy_k_equals_tied_weights);
     RUN(ablate_identity_and_mean);

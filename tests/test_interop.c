@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "ckpt.h"
 #include "interop.h"
+#include "stages.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,12 +22,9 @@ static double logits_diff(Model *m)
     st_read_f32(&ref, lt, want, &e);
     Acts *a = acts_new(m, 1, T, &e);
     acts_set_tokens(m, a, tok, NULL, &e);
-    Forward f;
-    fwd_init(&f, m, a, &e);
-    fwd_run(&f);
+    acts_run(a, &e);
     double md = 0;
     for (size_t i = 0; i < lt->numel; i++) md = fmax(md, fabs((double)a->logits[i] - want[i]));
-    fwd_free(&f);
     acts_free(m, a);
     free(tok);
     free(want);

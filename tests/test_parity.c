@@ -3,7 +3,7 @@
 #include "harness.h"
 #include "fixture.h"
 #include "ckpt.h"
-#include "model.h"
+#include "stages.h"
 #include "safetensors.h"
 
 #include <math.h>
@@ -25,9 +25,7 @@ static void check_model(const char *name)
     Acts *a = acts_new(m, 1, T, &e);
     CHECK(a != NULL);
     CHECK(acts_set_tokens(m, a, tok, NULL, &e) == 0);
-    Forward f;
-    CHECK(fwd_init(&f, m, a, &e) == 0);
-    fwd_run(&f);
+    CHECK(acts_run(a, &e) == 0);
     double worst = 0, worst_rel = 0;
     int compared = 0;
     for (int i = 0; i < a->nentries; i++) {
@@ -70,7 +68,6 @@ static void check_model(const char *name)
     printf("parity %-5s: %d trace tensors, max abs diff %.3g, max diff/scale %.3g, loss %.7f vs torch %.7f\n", name,
            compared, worst, worst_rel, a->loss, want_loss);
     if (worst > worst_overall) worst_overall = worst;
-    fwd_free(&f);
     acts_free(m, a);
     free(tok);
     st_close(&ref);

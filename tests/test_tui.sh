@@ -121,15 +121,15 @@ check "ambiguous Tab lists candidates"       $S 'temperature +top_k +top_p'
 keys $S C-u
 
 keys $S 'run "hello"' Enter
-check "run"                                  $S 'ran 18 stages on 5 tokens'
+check "run"                                  $S 'ran 22 stages on 5 tokens'
 keys $S F5
-check "F5 steps (first stage)"               $S '^\[1/18\] embed'
+check "F5 steps (first stage)"               $S '^\[1/22\] embed'
 keys $S F5
-check "F5 steps again"                       $S '^\[2/18\] L0.ln1'
-check "side panel stage cursor"              $S '→ L0.qkv'
+check "F5 steps again"                       $S '^\[2/22\] L0.ln1.xhat'
+check "side panel stage cursor"              $S '→ L0.ln1$'
 check "side panel stage names"               $S 'L0.pattern'
 keys $S F7
-check "F7 continues"                         $S 'ran 16 remaining stages'
+check "F7 continues"                         $S 'ran 20 remaining stages'
 
 keys $S 'show L0.pat' Tab
 check_prompt "Tab completes a tensor name"   $S '^gptrepl> show L0.pattern$'

@@ -3,7 +3,7 @@
  * allocated; a loaded model must run a forward pass over two tokens. */
 #include "fuzz_util.h"
 #include "core/interop.h"
-#include "core/model.h"
+#include "core/stages.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,11 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             Acts *a = acts_new(m, 1, 2, &e);
             if (a) {
                 int ids[2] = {0, m->cfg.vocab - 1};
-                Forward f;
-                if (acts_set_tokens(m, a, ids, NULL, &e) == 0 && fwd_init(&f, m, a, &e) == 0) {
-                    fwd_run(&f);
-                    fwd_free(&f);
-                }
+                if (acts_set_tokens(m, a, ids, NULL, &e) == 0) acts_run(a, &e);
                 acts_free(m, a);
             }
             model_free(m);

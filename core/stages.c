@@ -1,0 +1,426 @@
+/* stages.c — the block wiring as one table of stages, stepping, and ablation.
+ *
+ * Each stage reads tensors written by earlier stages and writes its own (trace.c's table
+ * says which). A LayerNorm is two stages (normalise, then gain and bias) and the QKV
+ * projection two (project, then split into heads), so that every tensor of the trace is
+ * read by a later stage and ablating any of them changes what follows. */
+#include "stages.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*StageFn)(Acts *a, int l);
+
+typedef struct StageDef {
+    const char *name;    /* "embed", or the suffix after "L{l}." */
+    StageFn fn;
+    int per_layer;
+    unsigned when;       /* W_* bits the config must have */
+    const char *meaning;
+} StageDef;
+
+#define CTX                                                                                       \
+    Model *m = a->m;                                                                              \
+    const Backend *be = m->be;                                                                    \
+    const GptConfig *c = &m->cfg;                                                                 \
+    int B = a->B, T = a->T, K = a->K, p0 = a->p0, C = c->d, H = c->n_head, hd = C / H, N = B * T; \
+    LayerActs *la = l >= 0 ? &a->layer[l] : NULL;                                                 \
+    const LayerParams *P = l >= 0 ? &m->p.layer[l] : NULL;                                        \
+    (void)be; (void)B; (void)T; (void)K; (void)p0; (void)C; (void)H; (void)hd; (void)N; (void)la; (void)P
+
+/* ---------------- the wiring ---------------- */
+
+float *acts_block_in(const Acts *a, int l)
+{
+    if (l == 0) return a->embed;
+    const GptConfig *c = &a->m->cfg;
+    const LayerActs *p = &a->layer[l - 1];
+    if (!c->post_norm) return c->mlp ? p->resid : p->resid_mid;
+    return c->mlp ? p->ln2 : p->ln1;
+}
+
+float *acts_final_hidden(const Acts *a)
+{
+    return a->m->cfg.post_norm ? acts_block_in(a, a->m->cfg.n_layer) : a->lnf;
+}
+
+/* What the QKV projection reads: ln1 (Pre-LN) or the block's input (Post-LN). The
+ * identity ablation of q, k, v uses the same input. */
+static const float *qkv_input(const Acts *a, int l)
+{
+    return a->m->cfg.post_norm ? acts_block_in(a, l) : a->layer[l].ln1;
+}
+
+static void st_embed(Acts *a, int l)
+{
+    CTX;
+    be->encoder(a->embed, a->tokens, m->p.wte, c->pos ? m->p.wpe + (size_t)p0 * C : NULL, N, T, C);
+}
+
+static void st_ln1_xhat(Acts *a, int l)
+{
+    CTX;
+    be->norm(la->ln1_xhat, la->ln1_mean, la->ln1_rstd, c->post_norm ? la->resid_mid : acts_block_in(a, l), N, C);
+}
+
+static void st_ln1(Acts *a, int l)
+{
+    CTX;
+    be->affine(la->ln1, la->ln1_xhat, P->ln1w, P->ln1b, N, C);
+}
+
+static void st_qkv(Acts *a, int l)
+{
+    CTX;
+    be->matmul(la->qkv, qkv_input(a, l), P->qkvw, P->qkvb, N, C, 3 * C);
+}
+
+static void st_heads(Acts *a, int l)
+{
+    CTX;
+    be->qkv_split(la->q, la->k, la->v, la->qkv, B, T, K, p0, H, hd);
+}
+
+static void st_scores(Acts *a, int l)
+{
+    CTX;
+    be->attn_scores(la->scores, la->q, la->k, B * H, T, K, p0, hd);
+}
+
+static void st_masked(Acts *a, int l)
+{
+    CTX;
+    be->attn_mask(la->masked, la->scores, 1.0f / sqrtf((float)hd), B * H, T, K, p0);
+}
+
+static void st_pattern(Acts *a, int l)
+{
+    CTX;
+    be->attn_softmax(la->pattern, la->masked, B * H, T, K, p0);
+}
+
+static void st_ctx(Acts *a, int l)
+{
+    CTX;
+    be->attn_apply(la->ctx, la->pattern, la->v, B, H, T, K, p0, hd);
+}
+
+static void st_attn(Acts *a, int l)
+{
+    CTX;
+    be->matmul(la->attn, la->ctx, P->projw, P->projb, N, C, C);
+}
+
+static void st_resid_mid(Acts *a, int l)
+{
+    CTX;
+    be->add(la->resid_mid, acts_block_in(a, l), la->attn, (size_t)N * C);
+}
+
+static void st_ln2_xhat(Acts *a, int l)
+{
+    CTX;
+    be->norm(la->ln2_xhat, la->ln2_mean, la->ln2_rstd, c->post_norm ? la->resid : la->resid_mid, N, C);
+}
+
+static void st_ln2(Acts *a, int l)
+{
+    CTX;
+    be->affine(la->ln2, la->ln2_xhat, P->ln2w, P->ln2b, N, C);
+}
+
+static void st_fc(Acts *a, int l)
+{
+    CTX;
+    be->matmul(la->fc, c->post_norm ? la->ln1 : la->ln2, P->fcw, P->fcb, N, C, 4 * C);
+}
+
+static void st_act(Acts *a, int l)
+{
+    CTX;
+    (c->relu ? be->relu : be->gelu)(la->act, la->fc, (size_t)N * 4 * C);
+}
+
+static void st_mlp(Acts *a, int l)
+{
+    CTX;
+    be->matmul(la->mlp, la->act, P->fcprojw, P->fcprojb, N, 4 * C, C);
+}
+
+static void st_resid(Acts *a, int l)
+{
+    CTX;
+    be->add(la->resid, c->post_norm ? la->ln1 : la->resid_mid, la->mlp, (size_t)N * C);
+}
+
+static void st_lnf_xhat(Acts *a, int l)
+{
+    CTX;
+    be->norm(a->lnf_xhat, a->lnf_mean, a->lnf_rstd, acts_block_in(a, c->n_layer), N, C);
+}
+
+static void st_lnf(Acts *a, int l)
+{
+    CTX;
+    be->affine(a->lnf, a->lnf_xhat, m->p.lnfw, m->p.lnfb, N, C);
+}
+
+static void st_logits(Acts *a, int l)
+{
+    CTX;
+    be->matmul(a->logits, acts_final_hidden(a), c->tie ? m->p.wte : m->p.lm_head, NULL, N, C, c->vocab);
+    if (c->logit_scale) be->scale(a->logits, 1.0f / sqrtf((float)C), (size_t)N * c->vocab);
+}
+
+static void st_probs(Acts *a, int l)
+{
+    CTX;
+    be->softmax(a->probs, a->logits, N, c->vocab);
+}
+
+static void st_loss(Acts *a, int l)
+{
+    CTX;
+    be->crossentropy(a->losses, a->probs, a->targets, N, c->vocab);
+    a->loss = NAN;
+    if (a->n_targets == 0) return;
+    float *host = malloc(sizeof(float) * (size_t)N);
+    if (!host) return;
+    be->download(host, a->losses, sizeof(float) * (size_t)N);
+    double s = 0;
+    for (int i = 0; i < N; i++) s += host[i];
+    free(host);
+    a->loss = (float)(s / a->n_targets);
+}
+
+/* The forward pass, in order. A per-layer row runs in every block; the model-level rows
+ * before the first per-layer row run before the blocks, the others after them. Pre-LN
+ * and Post-LN differ only in where the LayerNorms sit (and what the stages read). */
+static const StageDef STAGES[] = {
+    {"embed", st_embed, 0, 0, "look up each token's embedding and add its position's"},
+    {"ln1.xhat", st_ln1_xhat, 1, W_PRE, "normalise each token's residual vector (mean 0, variance 1)"},
+    {"ln1", st_ln1, 1, W_PRE, "apply LayerNorm's gain and bias"},
+    {"qkv", st_qkv, 1, 0, "project every token to its query, key and value (one matmul)"},
+    {"heads", st_heads, 1, 0, "split q, k and v into heads"},
+    {"scores", st_scores, 1, 0, "dot product of every query with every key"},
+    {"masked", st_masked, 1, 0, "scale by 1/sqrt(head dim) and hide the future (-inf)"},
+    {"pattern", st_pattern, 1, 0, "softmax each row: how much each token attends to each earlier one"},
+    {"ctx", st_ctx, 1, 0, "weighted sum of the values under the pattern, per head"},
+    {"attn", st_attn, 1, 0, "project the heads back to the residual width"},
+    {"resid_mid", st_resid_mid, 1, 0, "add attention's output to the residual stream"},
+    {"ln1.xhat", st_ln1_xhat, 1, W_POST, "normalise the residual stream after attention (Post-LN)"},
+    {"ln1", st_ln1, 1, W_POST, "apply LayerNorm's gain and bias"},
+    {"ln2.xhat", st_ln2_xhat, 1, W_PRE | W_MLP, "normalise again, for the MLP"},
+    {"ln2", st_ln2, 1, W_PRE | W_MLP, "apply LayerNorm's gain and bias"},
+    {"fc", st_fc, 1, W_MLP, "the MLP's first projection, to 4 times the width"},
+    {"gelu", st_act, 1, W_MLP | W_GELU, "GELU, elementwise"},
+    {"relu", st_act, 1, W_MLP | W_RELU, "ReLU, elementwise"},
+    {"mlp", st_mlp, 1, W_MLP, "project back to the residual width"},
+    {"resid", st_resid, 1, W_MLP, "add the MLP's output to the residual stream"},
+    {"ln2.xhat", st_ln2_xhat, 1, W_POST | W_MLP, "normalise the block's output (Post-LN)"},
+    {"ln2", st_ln2, 1, W_POST | W_MLP, "apply LayerNorm's gain and bias"},
+    {"lnf.xhat", st_lnf_xhat, 0, W_PRE, "normalise the last block's output"},
+    {"lnf", st_lnf, 0, W_PRE, "apply the final LayerNorm's gain and bias"},
+    {"logits", st_logits, 0, 0, "score every vocabulary entry: the hidden state times the unembedding"},
+    {"probs", st_probs, 0, 0, "softmax each row of the logits"},
+    {"loss", st_loss, 0, 0, "mean of -ln p(the actual next token)"},
+};
+#define NSTAGES (int)(sizeof STAGES / sizeof STAGES[0])
+
+const char *stage_meaning(const Stage *s) { return s->def->meaning; }
+
+static int applies(const StageDef *d, unsigned flags) { return (d->when & flags) == d->when; }
+
+static void add_stage(Acts *a, const StageDef *d, int layer)
+{
+    Stage *s = a->stages ? &a->stages[a->nstages] : NULL;
+    if (s) {
+        memset(s, 0, sizeof *s);
+        if (layer >= 0) snprintf(s->name, sizeof s->name, "L%d.%s", layer, d->name);
+        else snprintf(s->name, sizeof s->name, "%s", d->name);
+        s->layer = layer;
+        s->def = d;
+    }
+    a->nstages++;
+}
+
+static void walk(Acts *a)
+{
+    unsigned flags = cfg_flags(&a->m->cfg);
+    int first_layer = 0;
+    while (first_layer < NSTAGES && !STAGES[first_layer].per_layer) first_layer++;
+    a->nstages = 0;
+    for (int i = 0; i < first_layer; i++)
+        if (applies(&STAGES[i], flags)) add_stage(a, &STAGES[i], -1);
+    for (int l = 0; l < a->m->cfg.n_layer; l++)
+        for (int i = 0; i < NSTAGES; i++)
+            if (STAGES[i].per_layer && applies(&STAGES[i], flags)) add_stage(a, &STAGES[i], l);
+    for (int i = first_layer; i < NSTAGES; i++)
+        if (!STAGES[i].per_layer && applies(&STAGES[i], flags)) add_stage(a, &STAGES[i], -1);
+}
+
+int stages_build(Acts *a, GrErr *e)
+{
+    free(a->stages);
+    a->stages = NULL;
+    walk(a);
+    a->stages = calloc((size_t)a->nstages, sizeof(Stage));
+    if (!a->stages) return gr_fail(e, "out of memory");
+    walk(a);
+    a->next = 0;
+    for (int i = 0; i < a->nentries; i++) {
+        TraceEntry *t = &a->entries[i];
+        for (int s = 0; s < a->nstages && t->stage < 0; s++)
+            if (a->stages[s].layer == t->layer && !strcmp(a->stages[s].def->name, t->def->stage)) t->stage = s;
+        if (t->stage < 0) return gr_fail(e, "internal: no stage writes %s", t->name);
+    }
+    return 0;
+}
+
+int acts_stage_index(const Acts *a, const char *name)
+{
+    for (int i = 0; i < a->nstages; i++)
+        if (!strcmp(a->stages[i].name, name)) return i;
+    return -1;
+}
+
+int acts_stage_outputs(const Acts *a, int stage, const TraceEntry **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < a->nentries && n < max; i++)
+        if (a->entries[i].stage == stage) out[n++] = &a->entries[i];
+    return n;
+}
+
+/* ---------------- ablation ---------------- */
+
+static const char *const MODE_HELP[] = {
+    [ABL_ZERO] = "all zeros",
+    [ABL_MEAN] = "every position replaced by the mean over the run's positions",
+    [ABL_IDENTITY] = "q, k or v replaced by the projection's input (W = I, b = 0)",
+    [ABL_COPY] = "copy:OTHER, a copy of another tensor of the same shape computed no later",
+};
+
+const char *abl_mode_choices(void) { return "zero|mean|identity|copy"; }
+const char *abl_mode_help(AblMode m) { return MODE_HELP[m]; }
+int abl_incremental(AblMode m) { return m != ABL_MEAN; }
+
+/* The part of a tensor one pass of its stage writes: `groups` blocks `gstride` floats
+ * apart, each `rows` rows of `cols` contiguous floats. Keys and values are written at
+ * rows p0.. of their K-row buffers; everything else whole. */
+typedef struct {
+    float *base;
+    size_t groups, gstride, rows, cols;
+} Region;
+
+static Region region_of(const Acts *a, const TraceEntry *t)
+{
+    Region r = {.base = t->data, .groups = (size_t)a->B, .gstride = t->per_batch};
+    switch (t->def->shape) {
+    case TS_HTD:
+    case TS_HTK:
+        r.groups = (size_t)a->B * t->shape[0];
+        r.gstride = (size_t)t->shape[1] * t->shape[2];
+        r.rows = (size_t)t->shape[1];
+        r.cols = (size_t)t->shape[2];
+        break;
+    case TS_HKD:
+        r.groups = (size_t)a->B * t->shape[0];
+        r.gstride = (size_t)a->K * t->shape[2];
+        r.base = t->data + (size_t)a->p0 * t->shape[2];
+        r.rows = (size_t)a->T;
+        r.cols = (size_t)t->shape[2];
+        break;
+    default:
+        r.rows = (size_t)t->shape[0];
+        r.cols = t->ndim > 1 ? (size_t)t->shape[1] : 1;
+        break;
+    }
+    return r;
+}
+
+static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
+{
+    const Backend *be = a->m->be;
+    const GptConfig *c = &a->m->cfg;
+    Region r = region_of(a, t);
+    size_t block = r.rows * r.cols;
+    switch (ab->mode) {
+    case ABL_ZERO:
+        for (size_t g = 0; g < r.groups; g++) be->zero(r.base + g * r.gstride, block * sizeof(float));
+        break;
+    case ABL_MEAN: /* whole runs only (kv_new refuses it): groups are contiguous there */
+        be->mean_rows(r.base, (int)r.groups, (int)r.rows, (int)r.cols);
+        break;
+    case ABL_COPY: {
+        const TraceEntry *o = acts_find(a, ab->other);
+        if (!o) break;
+        Region s = region_of(a, o);
+        for (size_t g = 0; g < r.groups; g++) be->copy(r.base + g * r.gstride, s.base + g * s.gstride, block * sizeof(float));
+        break;
+    }
+    case ABL_IDENTITY: {
+        int H = c->n_head, K = t->def->shape == TS_HKD ? a->K : a->T, p0 = t->def->shape == TS_HKD ? a->p0 : 0;
+        be->split_heads(t->data, qkv_input(a, t->layer), a->B, a->T, K, p0, H, c->d / H);
+        break;
+    }
+    }
+}
+
+int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e)
+{
+    const TraceEntry *t = acts_find(a, ab->target);
+    if (!t) {
+        const char *cands[1024];
+        int n = 0;
+        for (int i = 0; i < a->nentries && n < 1024; i++) cands[n++] = a->entries[i].name;
+        const char *s = gr_suggest(ab->target, cands, n);
+        if (s) return gr_fail(e, "unknown trace tensor '%s' (did you mean '%s'? 'where' lists them)", ab->target, s);
+        return gr_fail(e, "unknown trace tensor '%s' (ablate works on tensors of the forward pass, e.g. L0.q; "
+                          "'where' lists them)", ab->target);
+    }
+    if (ab->mode == ABL_IDENTITY && t->def->shape != TS_HTD && t->def->shape != TS_HKD)
+        return gr_fail(e, "identity ablation applies to L*.q, L*.k or L*.v, not '%s'", ab->target);
+    if (ab->mode == ABL_COPY) {
+        const TraceEntry *o = acts_find(a, ab->other);
+        if (!o) return gr_fail(e, "unknown trace tensor '%s' to copy from", ab->other);
+        Region rt = region_of(a, t), ro = region_of(a, o);
+        if (rt.groups != ro.groups || rt.rows != ro.rows || rt.cols != ro.cols)
+            return gr_fail(e, "cannot copy '%s' into '%s': shapes differ", ab->other, ab->target);
+        if (o->stage > t->stage)
+            return gr_fail(e, "cannot copy '%s' into '%s': it is computed later in the forward pass", ab->other,
+                           ab->target);
+    }
+    return 0;
+}
+
+/* ---------------- stepping ---------------- */
+
+int acts_step(Acts *a)
+{
+    if (a->next >= a->nstages) return -1;
+    int i = a->next++;
+    const Stage *s = &a->stages[i];
+    s->def->fn(a, s->layer);
+    for (int k = 0; k < a->nabl; k++) {
+        const Ablation *ab = &a->abl[k];
+        /* Cheap test first: the target's layer prefix must be this stage's. */
+        if (s->layer >= 0 ? ab->target[0] != 'L' : ab->target[0] == 'L' && ab->target[1] >= '0' && ab->target[1] <= '9')
+            continue;
+        const TraceEntry *t = acts_find(a, ab->target);
+        if (t && t->stage == i) apply_ablation(a, ab, t);
+    }
+    return i;
+}
+
+int acts_run_until(Acts *a, const char *stop, GrErr *e)
+{
+    while (a->next < a->nstages && (!stop || strcmp(a->stages[a->next].name, stop) != 0)) acts_step(a);
+    return be_check(a->m->be, e);
+}
+
+int acts_run(Acts *a, GrErr *e) { return acts_run_until(a, NULL, e); }
+
+void acts_rewind(Acts *a) { a->next = 0; }

@@ -1,0 +1,64 @@
+/* stages.h — the forward pass as a list of stages over an Acts, and ablation.
+ *
+ * The block wiring is written once, as stages.c's table: `run` executes every stage,
+ * `step` one, training runs them with B > 1, and generation runs them over one new
+ * row at a time with the keys and values of earlier rows kept (the KV cache is the
+ * trace's own k and v). There is no second "teaching" or "decoding" implementation that
+ * could drift, so an ablation means the same thing in all of them. */
+#ifndef GR_STAGES_H
+#define GR_STAGES_H
+
+#include "trace.h"
+
+typedef struct Stage {
+    char name[32];       /* "embed", "L0.ln1.xhat", "L0.heads", ... */
+    int layer;           /* -1 outside the blocks */
+    const struct StageDef *def;
+} Stage;
+
+/* How an ablation replaces a tensor right after the stage that writes it. */
+typedef enum {
+    ABL_ZERO,      /* all zeros */
+    ABL_MEAN,      /* every position replaced by the mean over the run's positions */
+    ABL_IDENTITY,  /* q, k or v = the projection's input itself (W = I, b = 0) */
+    ABL_COPY,      /* a copy of another tensor of the same shape, computed earlier */
+} AblMode;
+
+typedef struct Ablation {
+    char target[32];
+    AblMode mode;
+    char other[32];      /* ABL_COPY: the tensor copied */
+} Ablation;
+
+/* The modes as `ablate` names them, in AblMode order ("zero|mean|identity|copy"). */
+const char *abl_mode_choices(void);
+/* One line each: what the mode does. */
+const char *abl_mode_help(AblMode m);
+/* Can the mode be applied one new position at a time (generation with the KV cache)?
+ * ABL_MEAN needs every position of a run at once. */
+int abl_incremental(AblMode m);
+/* Whether ablating target this way is allowed and has an effect; -1 with the reason if not. */
+int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e);
+
+/* Builds a->stages for a's model (acts_new does it). */
+int stages_build(Acts *a, GrErr *e);
+/* Runs the next stage (and the ablations of what it wrote); returns its index, -1 when done. */
+int acts_step(Acts *a);
+/* Runs the remaining stages; then the backend's status: -1 with its message if an op failed. */
+int acts_run(Acts *a, GrErr *e);
+/* Runs the remaining stages before the one named `stop` ("probs": the logits are enough). */
+int acts_run_until(Acts *a, const char *stop, GrErr *e);
+void acts_rewind(Acts *a);
+/* Index of the stage called name ("L0.pattern"), or -1. */
+int acts_stage_index(const Acts *a, const char *name);
+/* The trace entries a stage writes: out[] gets up to max of them; returns how many. */
+int acts_stage_outputs(const Acts *a, int stage, const TraceEntry **out, int max);
+/* One line: what the stage computes. */
+const char *stage_meaning(const Stage *s);
+
+/* The residual stream entering block l (l = n_layer: the last block's output), and the
+ * hidden state the unembedding reads: the wiring backward.c follows too. */
+float *acts_block_in(const Acts *a, int l);
+float *acts_final_hidden(const Acts *a);
+
+#endif
