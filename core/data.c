@@ -113,18 +113,35 @@ static void task_sort(StrBuf *b, Rng *r)
     sb_printf(b, "%s>%s\n", w, s);
 }
 
-static const char *const TASKS[] = {"copy", "add", "sort", NULL};
+/* The tasks: `--data NAME` parses, help and completion list them from here. */
+static const struct {
+    const char *name;
+    void (*line)(StrBuf *, Rng *);
+} TASKS[] = {{"copy", task_copy}, {"add", task_add}, {"sort", task_sort}};
+#define NTASKS (int)(sizeof TASKS / sizeof TASKS[0])
 
-const char *const *data_task_names(void) { return TASKS; }
+const char *const *data_task_names(void)
+{
+    static const char *names[NTASKS + 1];
+    for (int i = 0; i < NTASKS; i++) names[i] = TASKS[i].name;
+    return names;
+}
+
+const char *data_task_choices(void)
+{
+    static char buf[128];
+    if (!buf[0])
+        for (int i = 0; i < NTASKS; i++) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "|" : "", TASKS[i].name);
+    return buf;
+}
 
 int data_task(Dataset *d, const char *task, const Tokenizer *tok, uint64_t seed, GrErr *e)
 {
     memset(d, 0, sizeof *d);
     void (*line)(StrBuf *, Rng *) = NULL;
-    if (!strcmp(task, "copy")) line = task_copy;
-    else if (!strcmp(task, "add")) line = task_add;
-    else if (!strcmp(task, "sort")) line = task_sort;
-    else return gr_fail(e, "unknown task '%s' (tasks: copy, add, sort)", task);
+    for (int i = 0; i < NTASKS; i++)
+        if (!strcmp(task, TASKS[i].name)) line = TASKS[i].line;
+    if (!line) return gr_fail(e, "unknown task '%s' (tasks: %s)", task, data_task_choices());
     Rng r;
     rng_seed(&r, seed);
     StrBuf b;

@@ -30,8 +30,9 @@ int data_from_file(Dataset *d, const char *path, const Tokenizer *tok, GrErr *e)
  *   "sort"  lines "dbca>abcd\n"       (4 to 8 random letters, then sorted)
  * encoded with tok (the default char vocabulary has every symbol they use). */
 int data_task(Dataset *d, const char *task, const Tokenizer *tok, uint64_t seed, GrErr *e);
-/* Names of the tasks, NULL-terminated. */
+/* Names of the tasks, NULL-terminated, and as a choice list "copy|add|sort". */
 const char *const *data_task_names(void);
+const char *data_task_choices(void);
 void data_free(Dataset *d);
 
 /* B rows of T+1 consecutive tokens starting at uniform random offsets of the split

@@ -26,17 +26,20 @@ int gr_fail_range(GrErr *e, const char *who, const char *name, const char *got, 
     return gr_fail(e, "%s%s must be between %s and %s, not %s", who, name, a, b, got);
 }
 
+const char *field_choices(const FieldDef *f) { return f->choices_fn ? f->choices_fn() : f->choices; }
+
 int field_nchoices(const FieldDef *f)
 {
-    if (!f->choices || !*f->choices) return 0;
+    const char *c = field_choices(f);
+    if (!c || !*c) return 0;
     int n = 1;
-    for (const char *p = f->choices; *p; p++) n += *p == '|';
+    for (const char *p = c; *p; p++) n += *p == '|';
     return n;
 }
 
 int field_choice(const FieldDef *f, int i, char *buf, size_t n)
 {
-    const char *p = f->choices;
+    const char *p = field_choices(f);
     if (!p || !*p || i < 0) return -1;
     for (; i > 0; i--) {
         p = strchr(p, '|');
@@ -82,7 +85,7 @@ static int fail_choice(const FieldDef *f, const char *who, const char *name, con
     sb_init(&b);
     list_choices(f, &b);
     char sug[64];
-    const char *s = gr_suggest_words(got, f->choices, sug, sizeof sug);
+    const char *s = gr_suggest_words(got, field_choices(f), sug, sizeof sug);
     if (s) gr_fail(e, "%s%s must be %s, not '%s' (did you mean '%s'?)", who, name, b.s, got, s);
     else gr_fail(e, "%s%s must be %s, not '%s'", who, name, b.s, got);
     sb_free(&b);
@@ -124,7 +127,7 @@ int field_parse(const FieldDef *f, const char *label, const char *text, double l
     if (!label) label = f->name;
     if (!text) return gr_fail(e, "%s needs a value", label);
     /* Words that stand instead of a value: "all" for a head, "copy" for --data. */
-    if (f->kind != FK_CHOICE && f->choices) {
+    if (f->kind != FK_CHOICE && field_choices(f)) {
         int c = field_choice_index(f, text);
         if (c >= 0) {
             v->choice = c;
@@ -137,7 +140,7 @@ int field_parse(const FieldDef *f, const char *label, const char *text, double l
     case FK_INT: {
         long x;
         if (parse_long(text, &x)) {
-            if (f->choices) {
+            if (field_choices(f)) {
                 StrBuf b;
                 sb_init(&b);
                 list_choices(f, &b);
@@ -256,7 +259,7 @@ void field_describe(const FieldDef *f, StrBuf *out)
     case FK_INT:
         if (dyn) sb_printf(out, "whole number %s", dyn);
         else sb_printf(out, "whole number %s..%s", a, b);
-        if (f->choices) { sb_puts(out, " or "); list_choices(f, out); }
+        if (field_choices(f)) { sb_puts(out, " or "); list_choices(f, out); }
         break;
     case FK_FLOAT:
         if (f->flags & FF_LO_OPEN) sb_printf(out, "number above %s, at most %s", a, b);
@@ -270,7 +273,7 @@ void field_describe(const FieldDef *f, StrBuf *out)
     case FK_REST: sb_puts(out, "the rest of the line"); break;
     case FK_PATH_IN:
         sb_puts(out, "file to read");
-        if (f->choices) { sb_puts(out, ", or "); list_choices(f, out); }
+        if (field_choices(f)) { sb_puts(out, ", or "); list_choices(f, out); }
         break;
     case FK_PATH_OUT: sb_puts(out, "file to write"); break;
     case FK_NAME: sb_puts(out, "tensor name[slice]"); break;

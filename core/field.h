@@ -41,7 +41,7 @@ typedef enum { DYN_NONE, DYN_LAYER, DYN_HEAD, DYN_POS } FieldDyn;
 /* What Tab offers for a field's value. */
 typedef enum {
     COMP_NONE, COMP_CHOICES, COMP_TENSOR, COMP_PARAM, COMP_LESSON, COMP_FILE, COMP_EXPR, COMP_KEYS,
-    COMP_COMMAND
+    COMP_COMMAND, COMP_STAGE
 } FieldComp;
 
 enum {
@@ -65,8 +65,12 @@ typedef struct FieldDef {
     FieldDyn dyn;
     FieldComp comp;
     const char *meta;      /* placeholder in usage lines: "N", "TEXT"; NULL: the name upper-cased */
-    const struct FieldDef *kv; /* FK_KV: the keys, ending with a row whose name is NULL */
+    const struct FieldDef *(*kv)(void); /* FK_KV: the keys (rows ending with a NULL name) */
+    const char *(*choices_fn)(void);    /* choices computed from another table (presets, tasks) */
 } FieldDef;
+
+/* f->choices, or what f->choices_fn gives. */
+const char *field_choices(const FieldDef *f);
 
 /* A parsed value. Strings point into the text given to field_parse. */
 typedef struct {

@@ -18,6 +18,7 @@ typedef struct StageDef {
     StageFn fn;
     int per_layer;
     unsigned when;       /* W_* bits the config must have */
+    const char *formula; /* short, for the `model` diagram */
     const char *meaning;
 } StageDef;
 
@@ -199,37 +200,38 @@ static void st_loss(Acts *a, int l)
  * before the first per-layer row run before the blocks, the others after them. Pre-LN
  * and Post-LN differ only in where the LayerNorms sit (and what the stages read). */
 static const StageDef STAGES[] = {
-    {"embed", st_embed, 0, 0, "look up each token's embedding and add its position's"},
-    {"ln1.xhat", st_ln1_xhat, 1, W_PRE, "normalise each token's residual vector (mean 0, variance 1)"},
-    {"ln1", st_ln1, 1, W_PRE, "apply LayerNorm's gain and bias"},
-    {"qkv", st_qkv, 1, 0, "project every token to its query, key and value (one matmul)"},
-    {"heads", st_heads, 1, 0, "split q, k and v into heads"},
-    {"scores", st_scores, 1, 0, "dot product of every query with every key"},
-    {"masked", st_masked, 1, 0, "scale by 1/sqrt(head dim) and hide the future (-inf)"},
-    {"pattern", st_pattern, 1, 0, "softmax each row: how much each token attends to each earlier one"},
-    {"ctx", st_ctx, 1, 0, "weighted sum of the values under the pattern, per head"},
-    {"attn", st_attn, 1, 0, "project the heads back to the residual width"},
-    {"resid_mid", st_resid_mid, 1, 0, "add attention's output to the residual stream"},
-    {"ln1.xhat", st_ln1_xhat, 1, W_POST, "normalise the residual stream after attention (Post-LN)"},
-    {"ln1", st_ln1, 1, W_POST, "apply LayerNorm's gain and bias"},
-    {"ln2.xhat", st_ln2_xhat, 1, W_PRE | W_MLP, "normalise again, for the MLP"},
-    {"ln2", st_ln2, 1, W_PRE | W_MLP, "apply LayerNorm's gain and bias"},
-    {"fc", st_fc, 1, W_MLP, "the MLP's first projection, to 4 times the width"},
-    {"gelu", st_act, 1, W_MLP | W_GELU, "GELU, elementwise"},
-    {"relu", st_act, 1, W_MLP | W_RELU, "ReLU, elementwise"},
-    {"mlp", st_mlp, 1, W_MLP, "project back to the residual width"},
-    {"resid", st_resid, 1, W_MLP, "add the MLP's output to the residual stream"},
-    {"ln2.xhat", st_ln2_xhat, 1, W_POST | W_MLP, "normalise the block's output (Post-LN)"},
-    {"ln2", st_ln2, 1, W_POST | W_MLP, "apply LayerNorm's gain and bias"},
-    {"lnf.xhat", st_lnf_xhat, 0, W_PRE, "normalise the last block's output"},
-    {"lnf", st_lnf, 0, W_PRE, "apply the final LayerNorm's gain and bias"},
-    {"logits", st_logits, 0, 0, "score every vocabulary entry: the hidden state times the unembedding"},
-    {"probs", st_probs, 0, 0, "softmax each row of the logits"},
-    {"loss", st_loss, 0, 0, "mean of -ln p(the actual next token)"},
+    {"embed", st_embed, 0, 0, "wte[tok] + wpe[pos]", "look up each token's embedding and add its position's"},
+    {"ln1.xhat", st_ln1_xhat, 1, W_PRE, "(x - mean) / std", "normalise each token's residual vector (mean 0, variance 1)"},
+    {"ln1", st_ln1, 1, W_PRE, "xhat·w + b", "apply LayerNorm's gain and bias"},
+    {"qkv", st_qkv, 1, 0, "x·Wqkvᵀ + b", "project every token to its query, key and value (one matmul)"},
+    {"heads", st_heads, 1, 0, "split into heads", "split q, k and v into heads"},
+    {"scores", st_scores, 1, 0, "q·kᵀ", "dot product of every query with every key"},
+    {"masked", st_masked, 1, 0, "scores/√hd, future = -inf", "scale by 1/sqrt(head dim) and hide the future (-inf)"},
+    {"pattern", st_pattern, 1, 0, "softmax over each row", "softmax each row: how much each token attends to each earlier one"},
+    {"ctx", st_ctx, 1, 0, "pattern·v, heads side by side", "weighted sum of the values under the pattern, per head"},
+    {"attn", st_attn, 1, 0, "ctx·Wprojᵀ + b", "project the heads back to the residual width"},
+    {"resid_mid", st_resid_mid, 1, 0, "x + attn", "add attention's output to the residual stream"},
+    {"ln1.xhat", st_ln1_xhat, 1, W_POST, "(x - mean) / std", "normalise the residual stream after attention (Post-LN)"},
+    {"ln1", st_ln1, 1, W_POST, "xhat·w + b", "apply LayerNorm's gain and bias"},
+    {"ln2.xhat", st_ln2_xhat, 1, W_PRE | W_MLP, "(x - mean) / std", "normalise again, for the MLP"},
+    {"ln2", st_ln2, 1, W_PRE | W_MLP, "xhat·w + b", "apply LayerNorm's gain and bias"},
+    {"fc", st_fc, 1, W_MLP, "·Wfcᵀ + b", "the MLP's first projection, to 4 times the width"},
+    {"gelu", st_act, 1, W_MLP | W_GELU, "GELU (tanh form)", "GELU, elementwise"},
+    {"relu", st_act, 1, W_MLP | W_RELU, "max(0, x)", "ReLU, elementwise"},
+    {"mlp", st_mlp, 1, W_MLP, "·Wprojᵀ + b", "project back to the residual width"},
+    {"resid", st_resid, 1, W_MLP, "+ mlp", "add the MLP's output to the residual stream"},
+    {"ln2.xhat", st_ln2_xhat, 1, W_POST | W_MLP, "(x - mean) / std", "normalise the block's output (Post-LN)"},
+    {"ln2", st_ln2, 1, W_POST | W_MLP, "xhat·w + b", "apply LayerNorm's gain and bias"},
+    {"lnf.xhat", st_lnf_xhat, 0, W_PRE, "(x - mean) / std", "normalise the last block's output"},
+    {"lnf", st_lnf, 0, W_PRE, "xhat·w + b", "apply the final LayerNorm's gain and bias"},
+    {"logits", st_logits, 0, 0, "h·Wᵀ (W = wte when tied)", "score every vocabulary entry: the hidden state times the unembedding"},
+    {"probs", st_probs, 0, 0, "softmax", "softmax each row of the logits"},
+    {"loss", st_loss, 0, 0, "mean -ln p(next token)", "mean of -ln p(the actual next token)"},
 };
 #define NSTAGES (int)(sizeof STAGES / sizeof STAGES[0])
 
 const char *stage_meaning(const Stage *s) { return s->def->meaning; }
+const char *stage_formula(const Stage *s) { return s->def->formula; }
 
 static int applies(const StageDef *d, unsigned flags) { return (d->when & flags) == d->when; }
 

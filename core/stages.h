@@ -53,8 +53,9 @@ void acts_rewind(Acts *a);
 int acts_stage_index(const Acts *a, const char *name);
 /* The trace entries a stage writes: out[] gets up to max of them; returns how many. */
 int acts_stage_outputs(const Acts *a, int stage, const TraceEntry **out, int max);
-/* One line: what the stage computes. */
+/* One line: what the stage computes; and as a short formula (the `model` diagram). */
 const char *stage_meaning(const Stage *s);
+const char *stage_formula(const Stage *s);
 
 /* The residual stream entering block l (l = n_layer: the last block's output), and the
  * hidden state the unembedding reads: the wiring backward.c follows too. */

@@ -6,6 +6,8 @@
 #include "train.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,23 +32,42 @@ void train_cfg_default(TrainCfg *c)
     c->seed = 1;
 }
 
+#define OPT_INT(nm, l, u, f, d, h) \
+    {.name = nm, .kind = FK_INT, .lo = l, .hi = u, .store = FS_INT, .off = offsetof(TrainCfg, f), .def = d, .help = h}
+#define OPT_FLOAT(nm, l, u, f, d, h) \
+    {.name = nm, .kind = FK_FLOAT, .lo = l, .hi = u, .store = FS_FLOAT, .off = offsetof(TrainCfg, f), .def = d, .help = h}
+static const FieldDef OPTIONS[] = {
+    OPT_INT("batch", 1, 1048576, batch, "16 (4 when ctx < 64 or V > 1000)", "rows per micro-batch (B)"),
+    OPT_INT("ctx", 0, 1048576, ctx, "0: the model's ctx", "tokens per row (T), at most the model's context"),
+    OPT_FLOAT("lr", 0, 1e30, lr, "0.001", "peak learning rate"),
+    OPT_FLOAT("min-lr", 0, 1e30, min_lr, "lr / 10", "learning rate at the end of the cosine"),
+    OPT_INT("warmup", 0, 1000000000, warmup, "0", "steps of linear warmup"),
+    OPT_INT("eval-every", 0, 1000000000, eval_every, "50", "validation loss every N steps (0: only at the end)"),
+    OPT_FLOAT("clip", 0, 1000000, clip, "1", "gradient-norm clipping (0: off)"),
+    OPT_INT("accum", 1, 65536, accum, "1", "micro-batches per optimizer step"),
+    OPT_FLOAT("wd", 0, 10, wd, "0.1", "AdamW weight decay (2-D weights only)"),
+    {.name = NULL},
+};
+
+const FieldDef *train_options(void) { return OPTIONS; }
+
 int train_cfg_validate(const TrainCfg *c, const Model *m, GrErr *e)
 {
-    if (c->batch < 1 || c->batch > (1 << 20)) return gr_fail(e, "batch must be between 1 and 1048576 (got %d)", c->batch);
-    if (c->ctx < 0) return gr_fail(e, "ctx must be at least 1 (got %d)", c->ctx);
+    for (const FieldDef *f = OPTIONS; f->name; f++) {
+        const char *p = (const char *)c + f->off;
+        double x = f->store == FS_INT ? *(const int *)p : *(const float *)p;
+        char got[32];
+        snprintf(got, sizeof got, "%g", x);
+        double lo = f->store == FS_FLOAT ? (float)f->lo : f->lo, hi = f->store == FS_FLOAT ? (float)f->hi : f->hi;
+        if (!(x >= lo && x <= hi)) return gr_fail_range(e, "", f->name, got, f->lo, f->hi, 0);
+    }
     if (m && c->ctx > m->cfg.ctx)
         return gr_fail(e, "ctx %d is longer than the model's context of %d tokens", c->ctx, m->cfg.ctx);
-    if (!isfinite(c->lr) || c->lr < 0) return gr_fail(e, "lr must be a number ≥ 0 (got %g)", c->lr);
-    if (!isfinite(c->min_lr) || c->min_lr < 0 || c->min_lr > c->lr)
-        return gr_fail(e, "min_lr must be between 0 and lr = %g (got %g)", c->lr, c->min_lr);
-    if (c->warmup < 0) return gr_fail(e, "warmup must be ≥ 0 steps (got %d)", c->warmup);
+    if (c->min_lr > c->lr) return gr_fail(e, "min-lr must be between 0 and lr = %g, not %g", c->lr, c->min_lr);
     if (c->steps < 0) return gr_fail(e, "steps must be ≥ 0 (got %d)", c->steps);
-    if (!isfinite(c->wd) || c->wd < 0) return gr_fail(e, "wd (weight decay) must be ≥ 0 (got %g)", c->wd);
     if (!(c->b1 >= 0 && c->b1 < 1)) return gr_fail(e, "b1 must be in [0, 1) (got %g)", c->b1);
     if (!(c->b2 >= 0 && c->b2 < 1)) return gr_fail(e, "b2 must be in [0, 1) (got %g)", c->b2);
     if (!(c->eps > 0) || !isfinite(c->eps)) return gr_fail(e, "eps must be > 0 (got %g)", c->eps);
-    if (!isfinite(c->clip) || c->clip < 0) return gr_fail(e, "clip must be ≥ 0 (0 turns clipping off; got %g)", c->clip);
-    if (c->accum < 1 || c->accum > 65536) return gr_fail(e, "accum must be between 1 and 65536 (got %d)", c->accum);
     if ((long)c->batch * c->accum > (1L << 22))
         return gr_fail(e, "batch × accum = %ld rows per step is too many", (long)c->batch * c->accum);
     if (c->eval_every < 0) return gr_fail(e, "eval_every must be ≥ 0 (got %d)", c->eval_every);

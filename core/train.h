@@ -27,6 +27,10 @@ typedef struct {
     uint64_t seed;     /* batch sampling */
 } TrainCfg;
 
+/* The options a user sets (`train N --lr 3e-4`), with their ranges and defaults: the REPL's
+ * parser, help and completion read this table, and train_cfg_validate checks against it. */
+const FieldDef *train_options(void);
+
 /* lr 1e-3, min_lr 1e-4, warmup 0, steps 1000, wd 0.1, b1 0.9, b2 0.95, eps 1e-8, clip 1,
  * accum 1, batch 16, ctx 0 (the model's), eval_every 50, eval_batches 8, seed 1. */
 void train_cfg_default(TrainCfg *c);

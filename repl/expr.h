@@ -67,6 +67,15 @@ void expr_format(const ExprValue *v, StrBuf *out);
  * non-zero. NaN is false. */
 int expr_truthy(const ExprValue *v);
 
+/* What a check compared, for `check` and '? expr': "(0.154 < 0.3)", "(max |a - b| 2e-07
+ * at [3, 5], tol 1e-05)", "(3 of 64 false; first at [0, 2]: 1.2 <= 1)". Appends nothing
+ * when there is nothing to say. Evaluates parts of src again (lookup as for expr_eval). */
+void expr_explain(const char *src, ExprLookup lookup, void *ctx, StrBuf *out);
+
+/* The function table, for `help eval` and completion: i in 0..expr_function_count()-1. */
+int expr_function_count(void);
+void expr_function(int i, const char **name, const char **usage, const char **help);
+
 /* A view of the value's data (valid while v lives), e.g. to hand a result to viz/. */
 TensorView expr_value_view(const ExprValue *v);
 

@@ -1,7 +1,12 @@
-/* lesson.c — lesson scripts: prose is shown, "> cmd" lines run, "? expr" lines are checks.
- * Interactive mode pauses between paragraphs; batch mode runs through and counts failures. */
-#include "session.h"
+/* lesson.c — lesson scripts: the parser, finding them, and the one stepper that runs them.
+ *
+ * The stepper writes to the session's output sink and reports errors through it, so the
+ * same code runs a lesson in --batch (CI), at the plain prompt (pausing between
+ * paragraphs) and in the TUI (which calls lesson_step on Enter). */
 #include "lesson.h"
+#include "cmds.h"
+#include "paths.h"
+#include "session.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,80 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *lessons_dir(void)
-{
-    const char *d = getenv("GPTREPL_LESSONS");
-    return d && *d ? d : "lessons";
-}
-
-/* NAME, LANG/NAME or a path → a readable file path. */
-int lesson_find(const char *name, char *path, size_t n)
-{
-    struct stat sb;
-    if (strchr(name, '/') && stat(name, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        snprintf(path, n, "%s", name);
-        return 0;
-    }
-    const char *fmts[] = {"%s/%s.lesson", "%s/en/%s.lesson", "%s/%s"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, n, fmts[i], lessons_dir(), name);
-        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) return 0;
-    }
-    return -1;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static void list_lessons(StrBuf *out)
-{
-    const char *langs[] = {"en", "vi"};
-    for (int l = 0; l < 2; l++) {
-        char dir[512];
-        snprintf(dir, sizeof dir, "%s/%s", lessons_dir(), langs[l]);
-        DIR *d = opendir(dir);
-        if (!d) continue;
-        char *names[256];
-        int k = 0;
-        struct dirent *de;
-        while ((de = readdir(d)) && k < 256) {
-            size_t len = strlen(de->d_name);
-            if (len > 7 && !strcmp(de->d_name + len - 7, ".lesson")) names[k++] = strdup(de->d_name);
-        }
-        closedir(d);
-        qsort(names, (size_t)k, sizeof(char *), cmp_str);
-        sb_printf(out, "%s:\n", langs[l]);
-        for (int i = 0; i < k; i++) {
-            char path[1024], title[256] = "";
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-            FILE *f = fopen(path, "r");
-            if (f) {
-                if (fgets(title, sizeof title, f)) title[strcspn(title, "\n")] = 0;
-                fclose(f);
-            }
-            names[i][strlen(names[i]) - 7] = 0;
-            sb_printf(out, "  %s/%-28s %s\n", langs[l], names[i], title[0] == '#' ? title + 2 : title);
-            free(names[i]);
-        }
-    }
-}
-
-/* Waits for the learner between paragraphs: Enter or "next" goes on, "back" repeats the
- * previous paragraph, "quit" leaves; any other line runs as a command. Returns -1 to stop,
- * 1 to go back. */
-static int pause_for_user(Session *s)
-{
-    for (;;) {
-        printf("\n-- Enter: next · back · quit · or type a command -- ");
-        fflush(stdout);
-        char buf[1024];
-        if (!fgets(buf, sizeof buf, stdin)) return -1;
-        buf[strcspn(buf, "\n")] = 0;
-        if (!buf[0] || !strcmp(buf, "next")) return 0;
-        if (!strcmp(buf, "back")) return 1;
-        if (!strcmp(buf, "quit")) return -1;
-        session_exec_multi(s, buf);
-    }
-}
+/* ---------------- the format ---------------- */
 
 int lesson_parse(const char *text, size_t len, Lesson *out, GrErr *e)
 {
@@ -136,124 +68,332 @@ void lesson_free(Lesson *l)
     memset(l, 0, sizeof *l);
 }
 
-int lesson_run_file(Session *s, const char *name, int batch)
+/* ---------------- finding lessons ---------------- */
+
+static int is_file(const char *p)
 {
-    char path[1024];
-    if (lesson_find(name, path, sizeof path)) {
-        StrBuf b;
-        sb_init(&b);
-        list_lessons(&b);
-        fprintf(stderr, "error: no lesson named '%s'. Available lessons:\n%s", name, b.s ? b.s : "(none)\n");
-        sb_free(&b);
-        s->errors++;
-        return -1;
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static int is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* The root a lesson file belongs to: the folder holding its language folder when that
+ * looks like a lessons tree (it has data/ or en/), else the file's own folder. */
+static void root_of(const char *file, char *root, size_t rn)
+{
+    char real[PATH_MAX];
+    if (!realpath(file, real)) { root[0] = 0; return; }
+    char *s = strrchr(real, '/');
+    *s = 0; /* real: the lesson's folder */
+    char up[PATH_MAX];
+    snprintf(up, sizeof up, "%s", real);
+    char *t = strrchr(up, '/');
+    if (t && t > up) {
+        *t = 0;
+        char d1[PATH_MAX + 8], d2[PATH_MAX + 8];
+        snprintf(d1, sizeof d1, "%s/data", up);
+        snprintf(d2, sizeof d2, "%s/en", up);
+        if (is_dir(d1) || is_dir(d2)) { snprintf(root, rn, "%s", up); return; }
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
-        s->errors++;
-        return -1;
+    snprintf(root, rn, "%s", real);
+}
+
+int lesson_find(const char *name, char *path, size_t n, char *root, size_t rn)
+{
+    if (strchr(name, '/') && is_file(name)) {
+        snprintf(path, n, "%s", name);
+        root_of(path, root, rn);
+        return 0;
     }
+    const char *roots[8];
+    int nr = paths_lesson_roots(roots, 8);
+    const char *fmts[] = {"%s/%s.lesson", "%s/en/%s.lesson", "%s/%s"};
+    for (int r = 0; r < nr; r++)
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, n, fmts[i], roots[r], name);
+            if (is_file(path)) {
+                root_of(path, root, rn);
+                return 0;
+            }
+        }
+    return -1;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void lesson_list(StrBuf *out)
+{
+    const char *roots[8];
+    int nr = paths_lesson_roots(roots, 8), any = 0;
+    for (int r = 0; r < nr; r++) {
+        DIR *d = opendir(roots[r]);
+        if (!d) continue;
+        char *langs[64];
+        int nl = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) && nl < 64)
+            if (de->d_name[0] != '.' && strcmp(de->d_name, "data")) langs[nl++] = strdup(de->d_name);
+        closedir(d);
+        qsort(langs, (size_t)nl, sizeof(char *), cmp_str);
+        for (int l = 0; l < nl; l++) {
+            char dir[PATH_MAX + 300];
+            snprintf(dir, sizeof dir, "%s/%s", roots[r], langs[l]);
+            DIR *dd = opendir(dir);
+            if (!dd) { free(langs[l]); continue; }
+            char *names[512];
+            int k = 0;
+            while ((de = readdir(dd)) && k < 512) {
+                size_t len = strlen(de->d_name);
+                if (len > 7 && !strcmp(de->d_name + len - 7, ".lesson")) names[k++] = strdup(de->d_name);
+            }
+            closedir(dd);
+            qsort(names, (size_t)k, sizeof(char *), cmp_str);
+            if (k) sb_printf(out, "%s:\n", langs[l]);
+            for (int i = 0; i < k; i++) {
+                char p[PATH_MAX * 2], title[256] = "";
+                snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+                FILE *f = fopen(p, "r");
+                if (f) {
+                    if (fgets(title, sizeof title, f)) title[strcspn(title, "\n")] = 0;
+                    fclose(f);
+                }
+                names[i][strlen(names[i]) - 7] = 0;
+                char nm[600];
+                snprintf(nm, sizeof nm, "%s/%s", langs[l], names[i]);
+                sb_printf(out, "  %-30s %s\n", nm, title[0] == '#' ? title + 2 : title);
+                free(names[i]);
+                any = 1;
+            }
+            free(langs[l]);
+        }
+    }
+    if (!any) sb_puts(out, "(no lessons found: they live in lessons/ beside gptrepl, or in $GPTREPL_LESSONS)\n");
+}
+
+/* ---------------- running ---------------- */
+
+int lesson_open(Session *s, const char *name, LessonRun *L, GrErr *e)
+{
+    memset(L, 0, sizeof *L);
+    if (lesson_find(name, L->path, sizeof L->path, L->root, sizeof L->root))
+        return gr_fail(e, "no lesson named '%s'. Available lessons:", name);
+    FILE *f = fopen(L->path, "rb");
+    if (!f) return gr_fail(e, "cannot open %s: %s", L->path, strerror(errno));
     StrBuf text;
     sb_init(&text);
     char buf[65536];
     size_t k;
     while ((k = fread(buf, 1, sizeof buf, f)) > 0) sb_putn(&text, buf, k);
     fclose(f);
-    Lesson les;
     GrErr pe;
-    if (lesson_parse(text.s ? text.s : "", text.len, &les, &pe)) {
-        /* "line N: why" → "path:N: error: why" */
-        const char *why = strchr(pe.msg, ':');
-        fprintf(stderr, "%s:%d: error: %s\n", path, atoi(pe.msg + 5), why ? why + 2 : pe.msg);
-        sb_free(&text);
-        s->errors++;
-        return -1;
-    }
+    int rc = lesson_parse(text.s ? text.s : "", text.len, &L->les, &pe);
     sb_free(&text);
-    int checks = 0, failed = 0, cmd_errors = 0;
-    int para_start = 0, prev_para = 0;
+    if (rc) {
+        /* "line N: why" → reported as "path:N: error: why" */
+        const char *why = strchr(pe.msg, ':');
+        L->err_line = atoi(pe.msg + 5);
+        return gr_fail(e, "%s", why ? why + 2 : pe.msg);
+    }
+    /* Its name: LANG/NAME inside a lessons tree, else the file's name. */
+    const char *base = strrchr(L->path, '/');
+    base = base ? base + 1 : L->path;
+    char real[PATH_MAX];
+    if (L->root[0] && realpath(L->path, real) && !strncmp(real, L->root, strlen(L->root)))
+        snprintf(L->name, sizeof L->name, "%.200s", real + strlen(L->root) + 1);
+    else snprintf(L->name, sizeof L->name, "%.200s", base);
+    size_t nl = strlen(L->name);
+    if (nl > 7 && !strcmp(L->name + nl - 7, ".lesson")) L->name[nl - 7] = 0;
+    /* Its output folder (made when the lesson first writes): --out, else one per user and
+     * lesson in the cache. */
+    if (s->lesson_out) {
+        snprintf(L->outdir, sizeof L->outdir, "%s", s->lesson_out);
+    } else {
+        char sub[300];
+        snprintf(sub, sizeof sub, "lessons/%s", L->name);
+        for (char *p = sub + 8; *p; p++) if (*p == '/') *p = '-';
+        if (paths_cache_dir(sub, L->outdir, sizeof L->outdir, e)) { lesson_free(&L->les); return -1; }
+    }
+    return 0;
+}
+
+void lesson_close(LessonRun *L) { lesson_free(&L->les); }
+
+/* Runs one command line of the lesson with its files confined. */
+static int run_confined(Session *s, LessonRun *L, const char *line)
+{
+    LessonRun *saved = s->lesson;
+    s->lesson = L;
+    int before = s->errors;
+    session_exec_multi(s, line); /* 'quit' in a lesson does not leave gptrepl */
+    s->lesson = saved;
+    return s->errors > before;
+}
+
+static void echo(Session *s, const char *prefix, const char *text)
+{
+    int bold = s->color != VIZ_COLOR_NONE;
+    sb_printf(&s->out, "%s%s", bold ? "\x1b[1m" : "", prefix);
+    viz_text_escape(&s->out, text);
+    sb_printf(&s->out, "%s\n", bold ? "\x1b[0m" : "");
+}
+
+int lesson_step(Session *s, LessonRun *L)
+{
     const char *saved_file = s->src_file;
-    s->src_file = path;
-    for (int i = 0; i < les.n; i++) {
-        const LessonItem *it = &les.items[i];
+    s->src_file = L->path;
+    int paused = 0;
+    for (; L->i < L->les.n && !paused; L->i++) {
+        const LessonItem *it = &L->les.items[L->i];
         s->src_line = it->line;
         switch (it->kind) {
         case LI_TITLE:
-            printf("%s\n", it->text);
-            break;
         case LI_PROSE:
-            printf("%s\n", it->text);
+            sb_printf(&s->out, "%s\n", it->text);
             break;
         case LI_NOTE:
             break;
-        case LI_CMD: {
-            printf("> %s\n", it->text);
-            fflush(stdout);
-            int before = s->errors;
-            session_exec_multi(s, it->text);
-            if (s->errors > before) cmd_errors++;
+        case LI_CMD:
+            echo(s, "> ", it->text);
+            if (s->flush) s->flush(s);
+            L->cmd_errors += run_confined(s, L, it->text);
             break;
-        }
         case LI_CHECK: {
             char cbuf[4100];
             snprintf(cbuf, sizeof cbuf, "check %s", it->text);
-            checks++;
-            int before = s->errors;
-            session_exec_multi(s, cbuf);
-            if (s->errors > before) failed++;
+            L->checks++;
+            L->failed += run_confined(s, L, cbuf);
             break;
         }
         case LI_FAIL: {
+            echo(s, "> ", it->text);
             GrErr e = {{0}};
-            printf("> %s\n", it->text);
+            LessonRun *saved = s->lesson;
+            s->lesson = L;
             int rc = session_exec(s, it->text, &e);
-            session_flush_stdout(s);
-            checks++;
-            if (rc == CMD_ERR) printf("error (expected): %s\n", e.msg);
-            else {
-                fprintf(stderr, "%s:%d: error: expected '%s' to fail\n", path, it->line, it->text);
+            s->lesson = saved;
+            L->checks++;
+            if (rc == CMD_ERR) {
+                sb_printf(&s->out, "error (expected): %s\n", e.msg);
+            } else {
+                char msg[1200];
+                snprintf(msg, sizeof msg, "expected '%s' to fail", it->text);
+                if (s->flush) s->flush(s);
+                session_report(s, msg);
                 s->errors++;
-                failed++;
+                L->failed++;
             }
             break;
         }
         case LI_BREAK:
-            printf("\n");
-            if (!batch && i > para_start) {
-                int r = pause_for_user(s);
-                if (r < 0) i = les.n;
-                else if (r == 1) {
-                    i = prev_para - 1;
-                    para_start = prev_para;
-                } else {
-                    prev_para = para_start;
-                    para_start = i + 1;
-                }
+            sb_putc(&s->out, '\n');
+            if (!L->batch && L->i > L->para_start) {
+                paused = 1;
+                L->i--; /* stays on the break; lesson_resume moves past it */
             }
             break;
         }
+        if (s->flush) s->flush(s);
     }
-    fflush(stdout);
     s->src_file = saved_file;
-    lesson_free(&les);
-    printf("lesson %s: %d checks, %d failed, %d command errors\n", path, checks, failed, cmd_errors);
-    return failed || cmd_errors ? -1 : 0;
+    return paused;
 }
 
-int cmd_lesson(Session *s, int argc, char **argv, const char *rest, GrErr *e)
+void lesson_resume(LessonRun *L, int back)
 {
-    if (argc < 2) {
-        list_lessons(&s->out);
+    if (back) {
+        L->i = L->prev_para;
+        L->para_start = L->prev_para;
+    } else {
+        L->prev_para = L->para_start;
+        L->i++;
+        L->para_start = L->i;
+    }
+}
+
+int lesson_finish(Session *s, LessonRun *L)
+{
+    sb_printf(&s->out, "lesson %s: %d check%s, %d failed, %d command error%s\n", L->name, L->checks,
+              L->checks == 1 ? "" : "s", L->failed, L->cmd_errors, L->cmd_errors == 1 ? "" : "s");
+    if (s->flush) s->flush(s);
+    return L->failed || L->cmd_errors ? -1 : 0;
+}
+
+/* Between paragraphs at the plain prompt: Enter or "next" goes on, "back" repeats the
+ * previous paragraph, "quit" leaves; any other line runs as a command (the user's own:
+ * not confined). Returns -1 to stop, 1 to go back, 0 to go on. */
+static int pause_for_user(Session *s)
+{
+    for (;;) {
+        printf("\n-- Enter: next · back · quit · or type a command -- ");
+        fflush(stdout);
+        char buf[1024];
+        if (!fgets(buf, sizeof buf, stdin)) return -1;
+        buf[strcspn(buf, "\n")] = 0;
+        if (!buf[0] || !strcmp(buf, "next")) return 0;
+        if (!strcmp(buf, "back")) return 1;
+        if (!strcmp(buf, "quit")) return -1;
+        session_exec_multi(s, buf);
+    }
+}
+
+void lesson_report_open(Session *s, const LessonRun *L, const GrErr *e)
+{
+    const char *file = s->src_file;
+    int line = s->src_line;
+    if (L->err_line) {
+        s->src_file = L->path;
+        s->src_line = L->err_line;
+    }
+    session_report(s, e->msg);
+    s->src_file = file;
+    s->src_line = line;
+    if (strstr(e->msg, "Available lessons")) {
+        lesson_list(&s->out);
+        if (s->flush) s->flush(s);
+    }
+}
+
+int lesson_run_file(Session *s, const char *name, int batch)
+{
+    LessonRun L;
+    GrErr e;
+    if (lesson_open(s, name, &L, &e)) {
+        lesson_report_open(s, &L, &e);
+        s->errors++;
+        return -1;
+    }
+    L.batch = batch;
+    while (lesson_step(s, &L)) {
+        int r = pause_for_user(s);
+        if (r < 0) break;
+        lesson_resume(&L, r == 1);
+    }
+    int rc = lesson_finish(s, &L);
+    lesson_close(&L);
+    return rc;
+}
+
+int cmd_lesson(Session *s, const Args *a, GrErr *e)
+{
+    const FieldVal *n = arg(a, "name");
+    if (!n->given) {
+        lesson_list(&s->out);
         return CMD_OK;
     }
-    session_flush_stdout(s);
+    if (s->lesson) return gr_fail(e, "lesson: a lesson cannot start another lesson"), CMD_ERR;
+    if (s->start_lesson) return s->start_lesson(s, n->s, e) ? CMD_ERR : CMD_OK;
+    if (s->flush) s->flush(s);
     int before = s->errors;
-    lesson_run_file(s, argv[1], s->lesson_batch || !s->is_tty);
-    /* Failures were reported and counted inside; do not count them twice. */
-    if (s->errors > before) {
+    int rc = lesson_run_file(s, n->s, s->lesson_batch || !isatty(0));
+    if (rc || s->errors > before) {
+        /* failures were reported and counted inside; count the lesson once */
         s->errors = before;
-        return gr_fail(e, "lesson %s had failures (see above)", argv[1]), CMD_ERR;
+        return gr_fail(e, "lesson %s had failures (see above)", n->s), CMD_ERR;
     }
     return CMD_OK;
 }

@@ -1,6 +1,8 @@
-/* lesson.h — the lesson format, parsed apart from running it (so it can be fuzzed).
+/* lesson.h — the lesson format, and the one stepper that runs lessons (--batch, the plain
+ * prompt and the TUI all drive it).
  *
  *   # Title            first line
+ *   // needs: ...      a header the runner honours (lesson --lint knows it)
  *   prose              shown
  *   > command          runs
  *   ? expr             a check: the lesson fails when false
@@ -10,8 +12,11 @@
 #ifndef GR_LESSON_H
 #define GR_LESSON_H
 
+#include <limits.h>
 #include <stddef.h>
 #include "common.h"
+
+struct Session;
 
 enum { LI_PROSE, LI_CMD, LI_CHECK, LI_FAIL, LI_BREAK, LI_NOTE, LI_TITLE };
 
@@ -31,7 +36,39 @@ typedef struct {
  * over-long line) are errors naming the line. */
 int lesson_parse(const char *text, size_t len, Lesson *out, GrErr *e);
 void lesson_free(Lesson *l);
-/* NAME, LANG/NAME (under $GPTREPL_LESSONS, default lessons/) or a path → path; -1 if none. */
-int lesson_find(const char *name, char *path, size_t n);
+
+/* A lesson being run: where it is, where its files go, what it has counted. */
+typedef struct LessonRun {
+    Lesson les;
+    char path[PATH_MAX];   /* the file */
+    char name[256];        /* "en/03-gelu-relu", or the file's name */
+    char root[PATH_MAX];   /* the lessons root it belongs to (holds en/, vi/, data/), or "" */
+    char outdir[PATH_MAX]; /* where its output paths resolve */
+    int i;                 /* next item */
+    int para_start, prev_para;
+    int checks, failed, cmd_errors;
+    int batch;             /* no pauses */
+    int err_line;          /* lesson_open: the line of a parse error (0: none) */
+} LessonRun;
+
+/* Finds NAME, LANG/NAME or a path and reads it. A malformed line: -1, L->err_line set. */
+int lesson_open(struct Session *s, const char *name, LessonRun *L, GrErr *e);
+/* Reports a lesson_open failure as "path:line: error: ..." (and lists the lessons when
+ * there is no such lesson). */
+void lesson_report_open(struct Session *s, const LessonRun *L, const GrErr *e);
+/* Runs items until the next paragraph break (returns 1: paused) or the end (0). Output
+ * goes to s->out and s->flush; errors through s's reporting, as "file:line: error: ...". */
+int lesson_step(struct Session *s, LessonRun *L);
+/* After a pause: go on (0), or back to the previous paragraph (1). */
+void lesson_resume(LessonRun *L, int back);
+/* "lesson PATH: N checks, N failed, N command errors" into s->out; the status (0 = passed). */
+int lesson_finish(struct Session *s, LessonRun *L);
+void lesson_close(LessonRun *L);
+/* Runs a whole lesson: pauses at paragraph breaks unless batch (stdin a terminal). */
+int lesson_run_file(struct Session *s, const char *name, int batch);
+/* Every lesson, "en/01-first-look  title" lines. */
+void lesson_list(StrBuf *out);
+/* NAME, LANG/NAME (in the lesson roots) or a path → path, and the root it is in. */
+int lesson_find(const char *name, char *path, size_t n, char *root, size_t rn);
 
 #endif

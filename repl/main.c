@@ -1,5 +1,7 @@
 /* main.c — argv, modes (TUI, plain line mode, -c, script, lesson), the default model. */
 #include "session.h"
+#include "lesson.h"
+#include "paths.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -7,9 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tui_main(Session *s);                                   /* repl/tui.c */
-int tui_line_mode(Session *s);                              /* repl/tui.c */
-int lesson_run_file(Session *s, const char *name, int batch); /* repl/lesson.c */
+int tui_main(Session *s);     /* repl/tui.c */
+int tui_line_mode(Session *s); /* repl/tui.c */
+
+#define GPTREPL_VERSION "0.12"
 
 static void on_sigint(int sig)
 {
@@ -20,30 +23,46 @@ static void on_sigint(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: gptrepl [options] [SCRIPT]\n"
-            "  -c \"cmd; cmd\"      run commands and exit\n"
+            "Usage: gptrepl [OPTION]... [SCRIPT]\n"
+            "A live GPT-2-style model to take apart: step through it, picture it, train it.\n"
+            "\n"
+            "  -c \"CMD; CMD\"      run commands and exit\n"
             "  SCRIPT            run a script file (one command per line)\n"
-            "  --lesson NAME     run a lesson (--batch: no pauses, non-zero exit if a check fails)\n"
-            "  --plain           line mode even on a terminal (no TUI)\n"
-            "  --no-color        no colours (NO_COLOR is honoured too)\n"
-            "  --bail            stop a script at its first error\n"
-            "  --model PATH      start with this checkpoint instead of the bundled model\n"
-            "  --empty           start without a model\n"
-            "Without a script, commands come from the terminal (TUI) or from stdin.\n");
+            "      --lesson NAME run a lesson (LANG/NAME or a file)\n"
+            "      --batch       with --lesson: no pauses; the exit status says whether every check passed\n"
+            "                    (also the case when stdin is not a terminal)\n"
+            "      --out DIR     where lessons write their files (default: the cache, per lesson)\n"
+            "      --allow-files let lessons read and write outside their folders\n"
+            "      --plain       line mode even on a terminal (no TUI)\n"
+            "      --no-color    no colours (NO_COLOR is honoured too)\n"
+            "      --bail        stop a script at its first error\n"
+            "      --model PATH  start with this checkpoint instead of the bundled model\n"
+            "      --empty       start without a model\n"
+            "  -h, --help        this help\n"
+            "      --version     the version\n"
+            "\n"
+            "Without a script, commands come from the terminal (TUI) or from stdin.\n"
+            "Inside, 'help' lists the commands and 'help CMD' explains one.\n");
 }
 
 void session_default_model(Session *s)
 {
-    const char *dir = getenv("GPTREPL_MODELS");
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny-fortunes.safetensors", dir && *dir ? dir : "models");
+    const char *dirs[8];
+    int nd = paths_model_dirs(dirs, 8);
+    char path[4200];
     struct stat sb;
-    GrErr e;
-    char line[600];
-    if (stat(path, &sb) == 0) snprintf(line, sizeof line, "load %s", path);
-    else snprintf(line, sizeof line, "new tiny");
-    if (session_exec(s, line, &e) == CMD_ERR) fprintf(stderr, "warning: %s\n", e.msg);
-    sb_clear(&s->out);
+    for (int i = 0; i < nd; i++) {
+        snprintf(path, sizeof path, "%s/tiny-fortunes.safetensors", dirs[i]);
+        if (stat(path, &sb) != 0) continue;
+        char line[4300];
+        snprintf(line, sizeof line, "load \"%s\"", path);
+        GrErr e;
+        if (session_exec(s, line, &e) == CMD_ERR) fprintf(stderr, "warning: %s\n", e.msg);
+        sb_clear(&s->out);
+        return;
+    }
+    fprintf(stderr, "note: the bundled model (models/tiny-fortunes.safetensors) was not found beside gptrepl; "
+                    "starting without a model ('new tiny' makes one)\n");
 }
 
 static int run_stream(Session *s, FILE *f, const char *name)
@@ -75,19 +94,26 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-c") && i + 1 < argc) cmds = argv[++i];
         else if (!strcmp(a, "--lesson") && i + 1 < argc) lesson = argv[++i];
         else if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(a, "--out") && i + 1 < argc) s.lesson_out = argv[++i];
+        else if (!strcmp(a, "--allow-files")) s.allow_files = 1;
         else if (!strcmp(a, "--batch")) batch = 1;
         else if (!strcmp(a, "--plain")) plain = 1;
         else if (!strcmp(a, "--no-color")) no_color = 1;
         else if (!strcmp(a, "--bail")) s.bail = 1;
         else if (!strcmp(a, "--empty")) empty = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gptrepl: unknown option '%s'\n", a); usage(stderr); return 2; }
-        else if (!script) script = a;
-        else { fprintf(stderr, "gptrepl: one script at a time ('%s' and '%s')\n", script, a); return 2; }
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); session_free(&s); return 0; }
+        else if (!strcmp(a, "--version")) { printf("gptrepl %s\n", GPTREPL_VERSION); session_free(&s); return 0; }
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "gptrepl: unknown option '%s'\nTry 'gptrepl --help' for more information.\n", a);
+            session_free(&s);
+            return 2;
+        } else if (!script) script = a;
+        else { fprintf(stderr, "gptrepl: one script at a time ('%s' and '%s')\n", script, a); session_free(&s); return 2; }
     }
     int in_tty = isatty(0), out_tty = isatty(1);
     s.is_tty = out_tty;
     s.color = no_color ? VIZ_COLOR_NONE : viz_color_detect(out_tty);
+    s.color_auto = !no_color;
     s.plain = plain || !in_tty || !out_tty;
     const char *cols = getenv("COLUMNS");
     if (cols && atoi(cols) >= 20) s.width = atoi(cols);
@@ -97,20 +123,17 @@ int main(int argc, char **argv)
         char line[1200];
         snprintf(line, sizeof line, "load \"%s\"", model);
         GrErr e;
-        if (session_exec(&s, line, &e) == CMD_ERR) { fprintf(stderr, "gptrepl: %s\n", e.msg); return 1; }
+        if (session_exec(&s, line, &e) == CMD_ERR) { fprintf(stderr, "gptrepl: %s\n", e.msg); session_free(&s); return 1; }
         sb_clear(&s.out);
     } else if (!empty) {
         session_default_model(&s);
     }
 
     int interactive = !cmds && !script && !lesson && in_tty;
-    if (interactive) {
-        const char *why = NULL;
-        if (!backend_cuda(&why)) fprintf(stderr, "device: cpu; %s\n", why);
-    }
     if (lesson) {
-        s.lesson_batch = batch;
-        lesson_run_file(&s, lesson, batch);
+        /* Without a terminal to pause at, a lesson runs through and counts its checks. */
+        s.lesson_batch = batch || !in_tty;
+        lesson_run_file(&s, lesson, s.lesson_batch);
     } else if (cmds) {
         session_exec_multi(&s, cmds);
     } else if (script) {

@@ -1,15 +1,26 @@
-/* session.c — session state, line splitting, dispatch through the command table. */
+/* session.c — session state, the line and word splitters, dispatch through the command table. */
 #include "session.h"
+#include "args.h"
+#include "cmds.h"
+#include "paths.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 volatile sig_atomic_t g_interrupted;
 
 static void flush_stdout_cb(Session *s) { session_flush_stdout(s); }
+
+static void report_stderr(Session *s, const char *msg)
+{
+    if (s->src_file) fprintf(stderr, "%s:%d: error: %s\n", s->src_file, s->src_line, msg);
+    else fprintf(stderr, "error: %s\n", msg);
+    fflush(stderr);
+}
 
 void session_init(Session *s)
 {
@@ -18,20 +29,15 @@ void session_init(Session *s)
     s->seed = 1337;
     rng_seed(&s->rng, s->seed);
     sample_cfg_default(&s->samp);
-    s->clean_loss = NAN;
     s->width = 100;
     s->flush = flush_stdout_cb;
-}
-
-static void drop_trace(Session *s)
-{
-    if (s->trace && s->m) acts_free(s->m, s->trace);
-    s->trace = NULL;
+    s->report = report_stderr;
 }
 
 void session_free(Session *s)
 {
-    drop_trace(s);
+    if (s->trace && s->m) acts_free(s->m, s->trace);
+    s->trace = NULL;
     free(s->run_text);
     model_free(s->m);
     tok_free(&s->tok);
@@ -57,130 +63,312 @@ const Command *cmd_find(const char *name)
     return NULL;
 }
 
-/* Splits a command line into words: "double quotes" group and understand \n \t \" \\. */
-static int split_words(const char *line, char ***out, int *n, GrErr *e)
+const char *cmd_suggest(const char *name)
 {
-    int cap = 8, k = 0;
-    char **v = malloc(sizeof(char *) * (size_t)cap);
+    const char *cands[128];
+    int n = 0;
+    for (const Command *c = COMMANDS; c->name && n < 128; c++) cands[n++] = c->name;
+    return gr_suggest(name, cands, n);
+}
+
+void session_report(Session *s, const char *msg) { s->report(s, msg); }
+
+/* ---------------- words ---------------- */
+
+int words_split(const char *line, Words *out, GrErr *e)
+{
+    out->w = NULL;
+    out->n = 0;
+    int cap = 0;
     StrBuf w;
     sb_init(&w);
     const char *p = line;
     while (*p) {
         while (*p && isspace((unsigned char)*p)) p++;
         if (!*p) break;
+        size_t start = (size_t)(p - line);
+        int quoted = 0;
         sb_clear(&w);
         sb_putn(&w, "", 0);
         while (*p && !isspace((unsigned char)*p)) {
-            if (*p == '"') {
-                p++;
-                while (*p && *p != '"') {
-                    if (*p == '\\' && p[1]) {
-                        p++;
-                        char c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-                        sb_putc(&w, c);
-                        p++;
-                    } else sb_putc(&w, *p++);
-                }
-                if (*p != '"') {
-                    for (int i = 0; i < k; i++) free(v[i]);
-                    free(v);
-                    sb_free(&w);
-                    return gr_fail(e, "unterminated quote in: %s", line);
-                }
-                p++;
-            } else sb_putc(&w, *p++);
+            if (*p != '"') { sb_putc(&w, *p++); continue; }
+            quoted = 1;
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) {
+                    p++;
+                    sb_putc(&w, *p == 'n' ? '\n' : *p == 't' ? '\t' : *p);
+                    p++;
+                } else sb_putc(&w, *p++);
+            }
+            if (*p != '"') {
+                sb_free(&w);
+                words_free(out);
+                return gr_fail(e, "unterminated quote in: %s", line);
+            }
+            p++;
         }
-        if (k + 1 >= cap) {
-            cap *= 2;
-            v = realloc(v, sizeof(char *) * (size_t)cap);
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 8;
+            Word *nw = realloc(out->w, sizeof(Word) * (size_t)cap);
+            if (!nw) { sb_free(&w); words_free(out); return gr_fail(e, "out of memory"); }
+            out->w = nw;
         }
-        v[k++] = strdup(w.s ? w.s : "");
+        Word *x = &out->w[out->n++];
+        x->text = strdup(w.s ? w.s : "");
+        x->quoted = quoted;
+        x->start = start;
+        x->end = (size_t)(p - line);
     }
-    v[k] = NULL;
     sb_free(&w);
-    *out = v;
-    *n = k;
     return 0;
 }
 
-int session_exec(Session *s, const char *line, GrErr *e)
+void words_free(Words *w)
 {
-    while (isspace((unsigned char)*line)) line++;
-    if (!*line || *line == '#') return CMD_OK;
-    char **argv = NULL;
-    int argc = 0;
-    if (split_words(line, &argv, &argc, e)) return CMD_ERR;
-    int rc = CMD_OK;
-    const Command *c = cmd_find(argv[0]);
-    if (!c) {
-        /* Suggest the closest command by prefix. */
-        const char *hint = NULL;
-        for (const Command *k = COMMANDS; k->name; k++)
-            if (!strncmp(k->name, argv[0], 2)) { hint = k->name; break; }
-        if (hint) gr_fail(e, "unknown command '%s' (did you mean '%s'? type 'help' for the list)", argv[0], hint);
-        else gr_fail(e, "unknown command '%s' (type 'help' for the list)", argv[0]);
-        rc = CMD_ERR;
-        goto out;
-    }
-    /* Positional words exclude --options and their values. */
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strncmp(argv[i], "--", 2) && strlen(argv[i]) > 2) {
-            if (strchr(argv[i], '=') == NULL && i + 1 < argc && strncmp(argv[i + 1], "--", 2) &&
-                strcmp(argv[i], "--greedy") && strcmp(argv[i], "--ids") && strcmp(argv[i], "--by-layer") &&
-                strcmp(argv[i], "--all") && strcmp(argv[i], "--nocache") && strcmp(argv[i], "--cache"))
-                i++;
-            continue;
-        }
-        npos++;
-    }
-    if (npos < c->min_args || (c->max_args >= 0 && npos > c->max_args)) {
-        gr_fail(e, "%s: wrong number of arguments (usage: %s)", c->name, c->usage);
-        rc = CMD_ERR;
-        goto out;
-    }
-    const char *rest = line + strlen(argv[0]);
-    while (isspace((unsigned char)*rest)) rest++;
-    rc = c->fn(s, argc, argv, rest, e);
-out:
-    for (int i = 0; i < argc; i++) free(argv[i]);
-    free(argv);
-    return rc;
+    for (int i = 0; i < w->n; i++) free(w->w[i].text);
+    free(w->w);
+    w->w = NULL;
+    w->n = 0;
 }
 
-int session_exec_multi(Session *s, const char *line)
+/* ---------------- lines ---------------- */
+
+int line_split(const char *line, int (*fn)(void *ctx, const char *cmd), void *ctx)
 {
     const char *p = line;
     while (*p == ' ' || *p == '\t') p++;
-    if (*p == '#') return CMD_OK; /* a comment line, ';' and all */
-    /* Split at ';' outside quotes. */
+    if (*p == '#') return 0; /* a comment line, ';' and all */
     size_t n = strlen(line);
     char *buf = malloc(n + 1);
-    int inq = 0, rc = CMD_OK;
+    if (!buf) return 0;
+    int inq = 0, rc = 0;
     size_t k = 0;
-    for (size_t i = 0; i <= n && rc != CMD_QUIT; i++) {
+    for (size_t i = 0; i <= n; i++) {
         char c = line[i];
-        if (c == '"' && (i == 0 || line[i - 1] != '\\')) inq = !inq;
+        if (c == '\\' && inq && line[i + 1]) { /* an escaped character inside quotes */
+            buf[k++] = c;
+            buf[k++] = line[++i];
+            continue;
+        }
+        if (c == '"') inq = !inq;
         if ((c == ';' && !inq) || c == 0) {
             buf[k] = 0;
-            GrErr e = {{0}};
-            int r = session_exec(s, buf, &e);
-            session_flush_stdout(s);
-            if (r == CMD_ERR) {
-                s->errors++;
-                if (s->src_file) fprintf(stderr, "%s:%d: error: %s\n", s->src_file, s->src_line, e.msg);
-                else fprintf(stderr, "error: %s\n", e.msg);
-                fflush(stderr);
-                rc = CMD_ERR;
-                if (s->bail) break;
-            } else if (r == CMD_QUIT) {
-                rc = CMD_QUIT;
-            }
             k = 0;
+            rc = fn(ctx, buf);
+            if (rc) break;
             continue;
         }
         buf[k++] = c;
     }
     free(buf);
     return rc;
+}
+
+int session_exec(Session *s, const char *line, GrErr *e)
+{
+    while (isspace((unsigned char)*line)) line++;
+    if (!*line || *line == '#') return CMD_OK;
+    size_t n = strcspn(line, " \t\r\n");
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), line);
+    const Command *c = n < sizeof name ? cmd_find(name) : NULL;
+    if (!c) {
+        const char *hint = cmd_suggest(name);
+        if (hint) gr_fail(e, "unknown command '%s' (did you mean '%s'? 'help' lists the commands)", name, hint);
+        else gr_fail(e, "unknown command '%s' ('help' lists the commands)", name);
+        return CMD_ERR;
+    }
+    Args a;
+    if (args_parse(s, c, line + n, &a, e)) return CMD_ERR;
+    int rc = a.cmd->fn(s, &a, e);
+    args_free(&a);
+    return rc;
+}
+
+typedef struct {
+    Session *s;
+    int rc;
+} MultiCtx;
+
+static int exec_part(void *ctx, const char *cmd)
+{
+    MultiCtx *m = ctx;
+    Session *s = m->s;
+    GrErr e = {{0}};
+    int r = session_exec(s, cmd, &e);
+    if (s->flush) s->flush(s);
+    if (r == CMD_ERR) {
+        s->errors++;
+        session_report(s, e.msg);
+        m->rc = CMD_ERR;
+        if (s->bail) return 1;
+    } else if (r == CMD_QUIT) {
+        m->rc = CMD_QUIT;
+        return 1;
+    }
+    return 0;
+}
+
+int session_exec_multi(Session *s, const char *line)
+{
+    MultiCtx m = {s, CMD_OK};
+    line_split(line, exec_part, &m);
+    return m.rc;
+}
+
+/* ---------------- what the handlers share ---------------- */
+
+double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int need_model(Session *s, GrErr *e)
+{
+    if (!s->m) return gr_fail(e, "no model: make one with 'new tiny' or 'load PATH'");
+    return 0;
+}
+
+int need_run(Session *s, GrErr *e)
+{
+    if (need_model(s, e)) return -1;
+    if (!s->trace) return gr_fail(e, "nothing has run yet: try 'run \"some text\"' first");
+    return 0;
+}
+
+VizOpts session_vopts(const Session *s)
+{
+    VizOpts o = {.color = s->color, .width = s->width};
+    return o;
+}
+
+char **token_labels(Session *s, int n)
+{
+    char **l = calloc((size_t)n, sizeof(char *));
+    if (!l) return NULL;
+    for (int i = 0; i < n; i++) {
+        StrBuf b;
+        sb_init(&b);
+        tok_piece(&s->tok, s->trace->tokens_host[i], &b);
+        l[i] = b.s ? b.s : strdup("");
+    }
+    return l;
+}
+
+void free_labels(char **l, int n)
+{
+    if (!l) return;
+    for (int i = 0; i < n; i++) free(l[i]);
+    free(l);
+}
+
+void session_drop_trace(Session *s)
+{
+    if (s->trace && s->m) acts_free(s->m, s->trace);
+    s->trace = NULL;
+}
+
+int session_adopt_model(Session *s, Model *m, const char *chars, const char *name, GrErr *e)
+{
+    Tokenizer t;
+    memset(&t, 0, sizeof t);
+    const char *note = NULL;
+    if (m->cfg.tokenizer == TOK_CHAR) {
+        const char *vocab = chars ? chars : tok_default_chars();
+        if (tok_init_chars(&t, vocab, strlen(vocab), e)) { model_free(m); return -1; }
+        if (t.nchars != m->cfg.vocab) {
+            tok_free(&t);
+            model_free(m);
+            return gr_fail(e, "the char vocabulary has %d symbols but the model expects %d", t.nchars, m->cfg.vocab);
+        }
+    } else if (m->cfg.tokenizer == TOK_GPT2) {
+        const char *dirs[8];
+        int nd = paths_model_dirs(dirs, 8), ok = 0;
+        for (int i = 0; i < nd && !ok; i++) {
+            char dir[4200];
+            snprintf(dir, sizeof dir, "%s/gpt2", dirs[i]);
+            GrErr ignore;
+            ok = tok_init_gpt2(&t, dir, &ignore) == 0;
+        }
+        if (!ok) {
+            tok_init_byte(&t, m->cfg.vocab);
+            note = "note: GPT-2 tokenizer files not found (run 'make gpt2-tokenizer'); using bytes (ids 0-255)\n";
+        }
+    } else {
+        tok_init_byte(&t, m->cfg.vocab);
+    }
+    session_drop_trace(s);
+    model_free(s->m);
+    tok_free(&s->tok);
+    s->m = m;
+    s->tok = t;
+    s->tok.vocab = m->cfg.vocab;
+    s->nabl = 0;
+    free(s->run_text);
+    s->run_text = NULL;
+    snprintf(s->model_name, sizeof s->model_name, "%s", name);
+    if (note) sb_puts(&s->out, note);
+    return 0;
+}
+
+Acts *session_new_trace(Session *s, const char *text, GrErr *e)
+{
+    int *ids;
+    size_t n;
+    if (tok_encode(&s->tok, text, strlen(text), &ids, &n, e)) return NULL;
+    if (n == 0) {
+        free(ids);
+        gr_fail(e, "the text is empty");
+        return NULL;
+    }
+    if ((int)n > s->m->cfg.ctx) {
+        free(ids);
+        gr_fail(e, "%zu tokens do not fit the model's context of %d", n, s->m->cfg.ctx);
+        return NULL;
+    }
+    Acts *a = acts_new(s->m, 1, (int)n, e);
+    if (!a) { free(ids); return NULL; }
+    int rc = acts_set_tokens(s->m, a, ids, NULL, e);
+    free(ids);
+    for (int i = 0; i < s->nabl && rc == 0; i++) rc = acts_check_ablation(a, &s->abl[i], e);
+    if (rc) { acts_free(s->m, a); return NULL; }
+    a->abl = s->abl;
+    a->nabl = s->nabl;
+    return a;
+}
+
+void session_set_trace(Session *s, Acts *a, const char *text)
+{
+    session_drop_trace(s);
+    s->trace = a;
+    if (text != s->run_text) {
+        free(s->run_text);
+        s->run_text = strdup(text);
+    }
+}
+
+float session_clean_loss(Session *s)
+{
+    if (!s->trace) return NAN;
+    if (!s->nabl) return s->trace->loss;
+    GrErr e;
+    Acts *a = acts_new(s->m, 1, s->trace->T, &e);
+    if (!a) return NAN;
+    float loss = NAN;
+    if (acts_set_tokens(s->m, a, s->trace->tokens_host, NULL, &e) == 0 && acts_run(a, &e) == 0) loss = a->loss;
+    acts_free(s->m, a);
+    return loss;
+}
+
+int session_rerun(Session *s, GrErr *e)
+{
+    if (!s->run_text || !s->m) return 0;
+    Acts *a = session_new_trace(s, s->run_text, e);
+    if (!a) return -1;
+    if (acts_run(a, e)) { acts_free(s->m, a); return -1; }
+    session_set_trace(s, a, s->run_text);
+    return 0;
 }

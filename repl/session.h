@@ -1,17 +1,22 @@
-/* session.h — the one state struct of the REPL (sqlite3's shell style) and the command table. */
+/* session.h — the one state struct of the REPL (sqlite3's shell style), the command row
+ * type, and the one splitter of command lines into commands and words. */
 #ifndef GR_SESSION_H
 #define GR_SESSION_H
 
 #include <signal.h>
 #include <stdio.h>
 #include "ckpt.h"
+#include "field.h"
 #include "generate.h"
-#include "model.h"
 #include "sample.h"
+#include "stages.h"
 #include "tokenizer.h"
 #include "viz/viz.h"
 
 #define MAX_ABL 16
+
+struct Args;
+struct LessonRun;
 
 typedef struct Session {
     Model *m;
@@ -20,15 +25,15 @@ typedef struct Session {
     uint64_t seed;
     Rng rng;                   /* sampling */
     SampleCfg samp;
-    /* the last run: its trace and the stage cursor */
+    /* the last run: its trace, with the stage cursor */
     Acts *trace;
     char *run_text;
-    float clean_loss;          /* loss of the last run without ablations (NAN when none) */
     Ablation abl[MAX_ABL];
     int nabl;
     /* output */
     StrBuf out;
     VizColor color;
+    int color_auto;            /* `set color auto`: follow the terminal */
     int width;
     int is_tty, plain;
     /* the last generate's ids */
@@ -37,29 +42,39 @@ typedef struct Session {
     /* training */
     float *loss_curve, *val_curve;
     int nloss, nval, loss_cap, val_cap;
-    long loss_step0;
-    /* scripts */
+    /* scripts and lessons */
     const char *src_file;      /* for file:line: in errors */
     int src_line;
     int errors;
     int quit;
     int bail;
     int lesson_batch;
+    struct LessonRun *lesson;  /* the lesson running now (paths.c confines its files), or NULL */
+    const char *lesson_out;    /* --out DIR for lessons, or NULL (the cache folder) */
+    int allow_files;           /* --allow-files: lessons may read and write anywhere */
     /* streaming output (generate, train progress) goes straight here */
     void (*flush)(struct Session *s);
+    /* an error line ("file:line: error: ..." on stderr by default; the TUI's pane) */
+    void (*report)(struct Session *s, const char *msg);
+    /* `lesson NAME`: the TUI steps lessons itself (NULL: lesson_run_file) */
+    int (*start_lesson)(struct Session *s, const char *name, GrErr *e);
 } Session;
 
 enum { CMD_OK = 0, CMD_ERR = 1, CMD_QUIT = 2 };
 
-typedef int (*CmdFn)(Session *s, int argc, char **argv, const char *rest, GrErr *e);
+typedef int (*CmdFn)(Session *s, const struct Args *a, GrErr *e);
 
-typedef struct {
+/* A row of the command table (commands.c). Handlers get their arguments parsed and
+ * checked by args.c from `pos` and `opts`; help, hints and completion read the same rows. */
+typedef struct Command {
     const char *name;
     CmdFn fn;
-    int min_args, max_args;    /* positional words after the name; -1 = any */
-    const char *usage;
-    const char *summary;
-    const char *help;          /* longer text for `help CMD` */
+    const FieldDef *pos;                 /* positional arguments (NULL-name terminated), or NULL */
+    const FieldDef *opts;                /* options, written without "--" */
+    const FieldDef *(*more_opts)(void);  /* options from a core table (train's), or NULL */
+    const struct Command *subs;          /* subcommands: the first word picks one (export attn) */
+    const char *summary;                 /* one line, for `help` */
+    const char *help;                    /* more lines for `help CMD`, or NULL */
 } Command;
 
 extern const Command COMMANDS[];
@@ -67,14 +82,38 @@ extern volatile sig_atomic_t g_interrupted;
 
 void session_init(Session *s);
 void session_free(Session *s);
-/* Runs one command line (no ';' splitting). Returns CMD_*; on error the message is in e. */
+/* Runs one command (no ';' splitting). Returns CMD_*; on error the message is in e. */
 int session_exec(Session *s, const char *line, GrErr *e);
-/* Splits at ';' outside quotes and runs each; prints output and errors to stdout/stderr. */
+/* Splits at ';' outside quotes and runs each; errors go to stderr as "file:line: error: ...". */
 int session_exec_multi(Session *s, const char *line);
+/* The one splitter of a line into commands at ';' outside quotes: calls fn for each
+ * (stops when fn returns non-zero and returns that). A '#' line is a comment. */
+int line_split(const char *line, int (*fn)(void *ctx, const char *cmd), void *ctx);
 /* Writes s->out to stdout and clears it. */
 void session_flush_stdout(Session *s);
 const Command *cmd_find(const char *name);
+/* The closest command name to a mistyped one, or NULL. */
+const char *cmd_suggest(const char *name);
 /* Opens the default model: the bundled one if present, else a fresh tiny model. */
 void session_default_model(Session *s);
+/* Reports msg as one error line through s->report. */
+void session_report(Session *s, const char *msg);
+
+/* ---- words: the one quote parser ----
+ * "double quotes" group words and understand \n \t \" \\; each word remembers where it
+ * was in the line, so a text argument can be taken exactly as typed. */
+typedef struct {
+    char *text;            /* unquoted */
+    int quoted;            /* any part was in quotes */
+    size_t start, end;     /* byte offsets in the line */
+} Word;
+
+typedef struct {
+    Word *w;
+    int n;
+} Words;
+
+int words_split(const char *line, Words *out, GrErr *e);
+void words_free(Words *w);
 
 #endif

@@ -1,0 +1,152 @@
+/* cmd_bench.c — `bench`: forward, pictures, generation and one training step on the live
+ * model, as key=value lines for tests/bench.sh. The model is left exactly as it was. */
+#include "cmds.h"
+#include "paths.h"
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Where bench's throwaway PNG goes: the lesson's output folder, else $TMPDIR. */
+static void scratch_png(Session *s, char *buf, size_t n)
+{
+    const char *dir = s->lesson ? NULL : getenv("TMPDIR");
+    GrErr e;
+    if (s->lesson) paths_resolve(s, "bench.png", 1, buf, n, &e);
+    else snprintf(buf, n, "%s/gptrepl-bench-%d.png", dir && *dir ? dir : "/tmp", (int)getpid());
+}
+
+int cmd_bench(Session *s, const Args *a, GrErr *e)
+{
+    if (need_model(s, e)) return CMD_ERR;
+    Model *m = s->m;
+    int T = m->cfg.ctx < 64 ? m->cfg.ctx : 64;
+    int *ids = malloc(sizeof(int) * T);
+    if (!ids) return gr_fail(e, "out of memory"), CMD_ERR;
+    Rng r;
+    rng_seed(&r, 1);
+    for (int i = 0; i < T; i++) ids[i] = (int)rng_below(&r, (uint64_t)m->cfg.vocab);
+    Acts *t = acts_new(m, 1, T, e);
+    if (!t || acts_set_tokens(m, t, ids, NULL, e) || acts_run(t, e)) { /* the warm-up */
+        acts_free(m, t);
+        free(ids);
+        return CMD_ERR;
+    }
+    /* Best of the repetitions, the statistic tests/bench_torch.py takes for PyTorch. */
+    int reps = 0;
+    double t0 = now_ms(), t1 = t0, fwd_ms = 1e300;
+    do {
+        double r0 = now_ms();
+        acts_rewind(t);
+        acts_run(t, e);
+        m->be->sync();
+        reps++;
+        t1 = now_ms();
+        if (t1 - r0 < fwd_ms) fwd_ms = t1 - r0;
+    } while (t1 - t0 < 1000 && reps < 50);
+    /* Pictures of this model: every terminal picture a learner draws, then one PNG. */
+    double render_ms = 0, png_ms = 0;
+    {
+        const TraceEntry *pe = acts_find(t, "L0.pattern");
+        float *pat = malloc(sizeof(float) * pe->per_batch);
+        const char **lab = malloc(sizeof(char *) * (size_t)T);
+        if (pat && lab) {
+            m->be->download(pat, pe->data, sizeof(float) * pe->per_batch);
+            for (int i = 0; i < T; i++) lab[i] = "tok";
+            VizOpts o = {.color = VIZ_COLOR_TRUE, .width = 120};
+            StrBuf tmp;
+            sb_init(&tmp);
+            TensorView wv;
+            model_param_view(m, "L0.attn.qkv.w", &wv, e);
+            double r0 = now_ms();
+            viz_heatmap(&tmp, &o, "attn", pat, T, T, lab, lab, 1, e);
+            viz_hist(&tmp, &o, "w", wv.data, tv_numel(&wv), 40, e);
+            render_ms = now_ms() - r0;
+            char png[4200];
+            scratch_png(s, png, sizeof png);
+            r0 = now_ms();
+            viz_png_heatmap(png, 0, 0, "attn", pat, T, T, lab, lab, 1, e);
+            png_ms = now_ms() - r0;
+            unlink(png);
+            sb_free(&tmp);
+        }
+        free(lab);
+        free(pat);
+    }
+    acts_free(m, t);
+    /* generation with the KV cache, B = 1 */
+    KVCache *kv = kv_new(m, NULL, 0, e);
+    float *lg = malloc(sizeof(float) * m->cfg.vocab);
+    if (!kv || !lg) {
+        kv_free(m, kv);
+        free(lg);
+        free(ids);
+        return CMD_ERR;
+    }
+    int ngen = m->cfg.ctx < 128 ? m->cfg.ctx - 1 : 128, tok = ids[0];
+    kv_forward(m, kv, tok, lg, e);
+    t0 = now_ms();
+    for (int i = 0; i < ngen; i++) {
+        tok = argmax_f(lg, m->cfg.vocab);
+        kv_forward(m, kv, tok, lg, e);
+    }
+    double gen_s = (now_ms() - t0) / 1e3;
+    kv_free(m, kv);
+    free(lg);
+    free(ids);
+    if (be_check(m->be, e)) return CMD_ERR;
+    sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n", m->be->name, T,
+              fwd_ms, ngen / gen_s, render_ms, png_ms);
+    if (arg_given(a, "no-train")) return CMD_OK;
+    /* One training step on random rows (the model's weights and moments are restored
+     * afterwards, so bench never changes what the learner has). */
+    int B = (int)arg_int(a, "batch", m->cfg.vocab > 1000 ? 4 : 16);
+    int TT = m->cfg.vocab > 1000 ? 64 : (m->cfg.ctx < 128 ? m->cfg.ctx : 128);
+    int had_opt = m->m != NULL;
+    float *saved = malloc(m->total * sizeof(float) * (had_opt ? 3 : 1));
+    if (!saved) return CMD_OK;
+    m->be->download(saved, m->params, m->total * sizeof(float));
+    if (had_opt) {
+        m->be->download(saved + m->total, m->m, m->total * sizeof(float));
+        m->be->download(saved + 2 * m->total, m->v, m->total * sizeof(float));
+    }
+    long step0 = m->step;
+    TrainCfg tc;
+    train_cfg_default(&tc);
+    tc.batch = B;
+    tc.ctx = TT;
+    tc.steps = 0;
+    Trainer *tr = trainer_new(m, &tc, NULL, e);
+    int *rows = tr ? malloc(sizeof(int) * (size_t)B * (TT + 1)) : NULL;
+    if (rows) {
+        for (int i = 0; i < B * (TT + 1); i++) rows[i] = (int)rng_below(&r, (uint64_t)m->cfg.vocab);
+        StepInfo si;
+        trainer_step_rows(tr, rows, &si, e); /* warm-up */
+        double best = 1e30;
+        int k = 0;
+        t0 = now_ms();
+        do {
+            trainer_step_rows(tr, rows, &si, e);
+            if (si.ms < best) best = si.ms;
+            k++;
+        } while (now_ms() - t0 < 3000 && k < 20);
+        sb_printf(&s->out, "train_B=%d\ntrain_T=%d\ntrain_step_ms=%.2f\ntrain_tok_s=%.0f\n", B, TT, best, B * TT / (best / 1e3));
+    }
+    free(rows);
+    trainer_free(tr);
+    m->be->upload(m->params, saved, m->total * sizeof(float));
+    if (had_opt) {
+        m->be->upload(m->m, saved + m->total, m->total * sizeof(float));
+        m->be->upload(m->v, saved + 2 * m->total, m->total * sizeof(float));
+    }
+    free(saved);
+    m->step = step0;
+    if (!had_opt) {
+        m->be->free(m->m);
+        m->be->free(m->v);
+        m->be->free(m->grads);
+        m->m = m->v = m->grads = NULL;
+    }
+    return CMD_OK;
+}

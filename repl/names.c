@@ -1,0 +1,345 @@
+/* names.c — trace names, parameters and scalars: lookup, listing, explanations. */
+#include "names.h"
+#include "cmds.h"
+#include "expr.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- scalars ---------------- */
+
+static float g_scalar[16];
+static int g_nscalar;
+
+static TensorView scalar_view(float v)
+{
+    float *p = &g_scalar[g_nscalar++ % 16];
+    *p = v;
+    return tv_make(p, 0, NULL);
+}
+
+/* A host list (ids, a loss curve) as a 1-D view; buf grows as needed. */
+static int list_view(float **buf, int *cap, int n, const int *ids, const float *vals, TensorView *out, GrErr *e)
+{
+    if (*cap < n) {
+        float *nb = realloc(*buf, sizeof(float) * (size_t)n);
+        if (!nb) return gr_fail(e, "out of memory");
+        *buf = nb;
+        *cap = n;
+    }
+    for (int i = 0; i < n; i++) (*buf)[i] = ids ? (float)ids[i] : vals[i];
+    int sh[1] = {n};
+    *out = tv_make(*buf, 1, sh);
+    out->dimname[0] = ids ? 't' : 0;
+    return 0;
+}
+
+#define NEED_MODEL if (!s->m) return gr_fail(e, "no model: make one with 'new tiny' or 'load PATH'")
+static int sc_V(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.vocab); return 0; }
+static int sc_C(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.d); return 0; }
+static int sc_H(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.n_head); return 0; }
+static int sc_L(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.n_layer); return 0; }
+static int sc_ctx(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.ctx); return 0; }
+static int sc_step(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->step); return 0; }
+static int sc_params(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->total); return 0; }
+static int sc_T(Session *s, TensorView *o, GrErr *e)
+{
+    if (!s->trace) return gr_fail(e, "T is unknown: nothing has run yet");
+    *o = scalar_view((float)s->trace->T);
+    return 0;
+}
+static int sc_loss(Session *s, TensorView *o, GrErr *e)
+{
+    if (!s->trace || isnan(s->trace->loss))
+        return gr_fail(e, s->nloss ? "no loss yet: 'run' a text of at least two tokens first (after training: "
+                                     "train_loss and val_loss)"
+                                   : "no loss yet: 'run' a text of at least two tokens first");
+    *o = scalar_view(s->trace->loss);
+    return 0;
+}
+static int sc_clean_loss(Session *s, TensorView *o, GrErr *e)
+{
+    float cl = session_clean_loss(s);
+    if (isnan(cl)) return gr_fail(e, "no clean loss: 'run' a text of at least two tokens first");
+    *o = scalar_view(cl);
+    return 0;
+}
+static int sc_val_loss(Session *s, TensorView *o, GrErr *e)
+{
+    if (!s->nval || isnan(s->val_curve[s->nval - 1])) return gr_fail(e, "no validation loss yet: train first");
+    *o = scalar_view(s->val_curve[s->nval - 1]);
+    return 0;
+}
+static int sc_train_loss(Session *s, TensorView *o, GrErr *e)
+{
+    if (!s->nloss) return gr_fail(e, "no training loss yet: train first");
+    *o = scalar_view(s->loss_curve[s->nloss - 1]);
+    return 0;
+}
+static int sc_loss_curve(Session *s, TensorView *o, GrErr *e)
+{
+    static float *buf;
+    static int cap;
+    if (!s->nloss) return gr_fail(e, "no loss curve yet: train first");
+    return list_view(&buf, &cap, s->nloss, NULL, s->loss_curve, o, e);
+}
+static int sc_ids(Session *s, TensorView *o, GrErr *e)
+{
+    static float *buf;
+    static int cap;
+    if (!s->trace) return gr_fail(e, "no token ids yet: 'run' a text first");
+    return list_view(&buf, &cap, s->trace->T, s->trace->tokens_host, NULL, o, e);
+}
+static int sc_generated(Session *s, TensorView *o, GrErr *e)
+{
+    static float *buf;
+    static int cap;
+    if (!s->ngen) return gr_fail(e, "nothing generated yet: 'generate N' first");
+    return list_view(&buf, &cap, s->ngen, s->gen_ids, NULL, o, e);
+}
+
+typedef struct {
+    const char *name;
+    int (*get)(Session *s, TensorView *out, GrErr *e);
+    const char *help;
+} ScalarDef;
+
+static const ScalarDef SCALARS[] = {
+    {"V", sc_V, "vocabulary size"},
+    {"C", sc_C, "width of the residual stream (also d)"},
+    {"d", sc_C, "width of the residual stream (also C)"},
+    {"H", sc_H, "attention heads per block"},
+    {"L", sc_L, "blocks"},
+    {"ctx", sc_ctx, "the model's context: the longest sequence"},
+    {"T", sc_T, "tokens in the last run"},
+    {"step", sc_step, "optimizer steps the model has taken"},
+    {"params", sc_params, "number of parameters"},
+    {"loss", sc_loss, "the last run's loss: mean -ln p(next token)"},
+    {"clean_loss", sc_clean_loss, "the last run's loss without the ablations"},
+    {"train_loss", sc_train_loss, "the last training step's loss"},
+    {"val_loss", sc_val_loss, "the last validation loss"},
+    {"loss_curve", sc_loss_curve, "training loss of every step of the last train (1-D)"},
+    {"ids", sc_ids, "the last run's token ids (1-D)"},
+    {"generated", sc_generated, "the last generate's token ids (1-D)"},
+};
+#define NSCALARS (int)(sizeof SCALARS / sizeof SCALARS[0])
+
+/* ---------------- lookup ---------------- */
+
+int names_trace_view(Session *s, const TraceEntry *t, TensorView *out, GrErr *e)
+{
+    const float *data = t->data;
+    if (s->m->be != &backend_cpu) {
+        static float *mirror;
+        static size_t cap;
+        if (cap < t->per_batch) {
+            float *nm = realloc(mirror, t->per_batch * sizeof(float));
+            if (!nm) return gr_fail(e, "out of memory reading '%s'", t->name);
+            mirror = nm;
+            cap = t->per_batch;
+        }
+        s->m->be->download(mirror, t->data, t->per_batch * sizeof(float));
+        if (be_check(s->m->be, e)) return -1;
+        data = mirror;
+    }
+    *out = tv_make(data, t->ndim, t->shape);
+    for (int i = 0; i < t->ndim; i++) out->dimname[i] = t->dimname[i];
+    return 0;
+}
+
+int names_lookup(void *session, const char *name, TensorView *out, GrErr *e)
+{
+    Session *s = session;
+    for (int i = 0; i < NSCALARS; i++)
+        if (!strcmp(SCALARS[i].name, name)) return SCALARS[i].get(s, out, e);
+    if (!s->m) return gr_fail(e, "no model: make one with 'new tiny' or 'load PATH'");
+    const GptConfig *c = &s->m->cfg;
+    if (s->trace) {
+        const TraceEntry *t = acts_find(s->trace, name);
+        if (t) {
+            if (!acts_computed(s->trace, t))
+                return gr_fail(e, "'%s' has not been computed yet: 'step' further or 'continue'", name);
+            return names_trace_view(s, t, out, e);
+        }
+    }
+    if (model_find_param(s->m, name)) return model_param_view(s->m, name, out, e);
+    const TraceDef *d;
+    int layer;
+    if (!s->trace && trace_lookup(c, name, &d, &layer) == 0)
+        return gr_fail(e, "'%s' is part of a run: 'run \"some text\"' first", name);
+    if (name[0] == 'L' && isdigit((unsigned char)name[1])) {
+        long l = strtol(name + 1, NULL, 10);
+        if (l >= c->n_layer)
+            return gr_fail(e, "unknown tensor '%s' (the model has %d layer%s: L0..L%d)", name, c->n_layer,
+                           c->n_layer == 1 ? "" : "s", c->n_layer - 1);
+    }
+    char sug[64];
+    if (names_suggest(s, name, sug, sizeof sug))
+        return gr_fail(e, "unknown tensor '%s' (did you mean '%s'? 'help names' says what names exist)", name, sug);
+    return gr_fail(e, "unknown tensor '%s' ('where' lists the trace, 'params --by layer' the parameters)", name);
+}
+
+int names_view(Session *s, const char *spec, TensorView *out, GrErr *e)
+{
+    char name[128];
+    const char *br = strchr(spec, '[');
+    size_t n = br ? (size_t)(br - spec) : strlen(spec);
+    if (n >= sizeof name) return gr_fail(e, "name too long: %.40s...", spec);
+    if (n == 0) return gr_fail(e, "expected a tensor name before '[' in '%s'", spec);
+    memcpy(name, spec, n);
+    name[n] = 0;
+    TensorView v;
+    if (names_lookup(s, name, &v, e)) return -1;
+    if (!br) {
+        *out = v;
+        return 0;
+    }
+    const char *end = strrchr(br, ']');
+    if (!end || end[1]) return gr_fail(e, "bad slice in '%s': expected NAME[...]", spec);
+    char sl[128];
+    size_t k = (size_t)(end - br - 1);
+    if (k >= sizeof sl) return gr_fail(e, "slice too long");
+    memcpy(sl, br + 1, k);
+    sl[k] = 0;
+    return tv_slice(&v, sl, out, e);
+}
+
+/* ---------------- listing ---------------- */
+
+void names_each(Session *s, unsigned what, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    if (what & NAMES_SCALARS)
+        for (int i = 0; i < NSCALARS; i++) fn(ctx, SCALARS[i].name);
+    if (!s->m) return;
+    if (what & NAMES_TRACE) {
+        if (s->trace) {
+            for (int i = 0; i < s->trace->nentries; i++) fn(ctx, s->trace->entries[i].name);
+        } else {
+            /* Nothing has run: the names a run of this model would have. */
+            int n;
+            const TraceDef *d = trace_defs(&n);
+            unsigned flags = cfg_flags(&s->m->cfg);
+            for (int l = -1; l < s->m->cfg.n_layer; l++)
+                for (int i = 0; i < n; i++) {
+                    if (d[i].hidden || (d[i].when & flags) != d[i].when || d[i].per_layer != (l >= 0)) continue;
+                    char nm[64];
+                    if (l >= 0) snprintf(nm, sizeof nm, "L%d.%s", l, d[i].name);
+                    else snprintf(nm, sizeof nm, "%s", d[i].name);
+                    fn(ctx, nm);
+                }
+        }
+    }
+    if (what & NAMES_PARAMS)
+        for (int i = 0; i < s->m->nparams; i++) fn(ctx, s->m->info[i].name);
+    if ((what & NAMES_STAGES) && s->trace)
+        for (int i = 0; i < s->trace->nstages; i++) fn(ctx, s->trace->stages[i].name);
+}
+
+typedef struct {
+    const char *cands[4096];
+    char store[4096][40];
+    int n;
+} Cands;
+
+static void add_cand(void *ctx, const char *name)
+{
+    Cands *c = ctx;
+    if (c->n >= 4096) return;
+    snprintf(c->store[c->n], sizeof c->store[0], "%s", name);
+    c->cands[c->n] = c->store[c->n];
+    c->n++;
+}
+
+const char *names_suggest(Session *s, const char *name, char *buf, size_t n)
+{
+    static Cands c;
+    c.n = 0;
+    names_each(s, NAMES_TRACE | NAMES_PARAMS | NAMES_SCALARS, add_cand, &c);
+    const char *sug = gr_suggest(name, c.cands, c.n);
+    if (!sug) return NULL;
+    snprintf(buf, n, "%s", sug);
+    return buf;
+}
+
+/* ---------------- help and explain ---------------- */
+
+void names_help(StrBuf *out)
+{
+    sb_puts(out,
+            "names:\n"
+            "  trace names    the last run's tensors: embed, L0.ln1.xhat, L0.q, L0.pattern, ..., logits, probs\n"
+            "                 ('where' lists them with their stages, 'explain NAME' says what one is)\n"
+            "  parameters     wte, wpe, L0.attn.qkv.w, L0.mlp.fc.b, lnf.w, ... ('params --by layer')\n"
+            "  slices         NAME[3], NAME[3,:8], NAME[h=2,t=0:4], NAME[-1]: an index drops a dimension,\n"
+            "                 a range a:b keeps it (negative counts from the end); h head, t query\n"
+            "                 position, s key position, c channel, v vocabulary entry\n"
+            "  scalars:\n");
+    for (int i = 0; i < NSCALARS; i++) sb_printf(out, "    %-12s %s\n", SCALARS[i].name, SCALARS[i].help);
+}
+
+static const char *kind_name(TraceKind k)
+{
+    return k == TK_PROB ? "probabilities in [0, 1]" : k == TK_MASKED ? "signed, -inf where masked" : "signed";
+}
+
+static const char *init_name(int init)
+{
+    static const char *n[] = {"0", "1", "N(0, 0.02)", "N(0, 0.02/sqrt(2·L))"};
+    return init >= 0 && init < 4 ? n[init] : "?";
+}
+
+int names_explain(Session *s, const char *name, StrBuf *out, GrErr *e)
+{
+    for (int i = 0; i < NSCALARS; i++)
+        if (!strcmp(SCALARS[i].name, name)) {
+            sb_printf(out, "%s: %s (a name in expressions)\n", name, SCALARS[i].help);
+            return 0;
+        }
+    if (!s->m) return gr_fail(e, "no model: make one with 'new tiny' or 'load PATH'");
+    const GptConfig *c = &s->m->cfg;
+    const TraceDef *d;
+    int layer;
+    if (trace_lookup(c, name, &d, &layer) == 0) {
+        const TraceEntry *t = s->trace ? acts_find(s->trace, name) : NULL;
+        sb_printf(out, "%s  %s\n", name, d->meaning);
+        if (t) {
+            TensorView v = tv_make(NULL, t->ndim, t->shape);
+            char shp[64];
+            tv_shape_str(&v, shp, sizeof shp);
+            sb_printf(out, "  shape     %s %s\n", trace_shape_str(d), shp);
+        } else sb_printf(out, "  shape     %s\n", trace_shape_str(d));
+        sb_printf(out, "  equation  %s\n", c->post_norm && d->equation_post ? d->equation_post : d->equation);
+        char stage[48];
+        if (layer >= 0) snprintf(stage, sizeof stage, "L%d.%s", layer, d->stage);
+        else snprintf(stage, sizeof stage, "%s", d->stage);
+        if (s->trace) {
+            int k = acts_stage_index(s->trace, stage);
+            sb_printf(out, "  stage     %s (%d of %d)%s\n", stage, k + 1, s->trace->nstages,
+                      t && acts_computed(s->trace, t) ? ", computed" : ", not computed yet");
+        } else sb_printf(out, "  stage     %s\n", stage);
+        sb_printf(out, "  values    %s\n", kind_name(d->kind));
+        return 0;
+    }
+    const ParamInfo *p = model_find_param(s->m, name);
+    if (p) {
+        static const char *groups[PG_COUNT] = {"embeddings", "attention", "MLP", "LayerNorm", "unembedding"};
+        if (p->ndim == 2) sb_printf(out, "%s  a parameter (%d, %d)", name, p->shape[0], p->shape[1]);
+        else sb_printf(out, "%s  a parameter (%d)", name, p->shape[0]);
+        sb_printf(out, ", %zu values, group %s, init %s%s\n", p->numel, groups[p->group], init_name(p->init),
+                  p->decay ? ", weight decay" : "");
+        return 0;
+    }
+    if (s->trace) {
+        int k = acts_stage_index(s->trace, name);
+        if (k >= 0) {
+            sb_printf(out, "%s  stage %d of %d: %s\n", name, k + 1, s->trace->nstages, stage_meaning(&s->trace->stages[k]));
+            return 0;
+        }
+    }
+    char sug[64];
+    if (names_suggest(s, name, sug, sizeof sug))
+        return gr_fail(e, "'%s' names nothing (did you mean '%s'?)", name, sug);
+    return gr_fail(e, "'%s' names nothing: 'help names' says what names exist", name);
+}
