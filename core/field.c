@@ -102,12 +102,14 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
+/* 0; -1 not a whole number; -2 a whole number too large for a long (out of any range). */
 static int parse_long(const char *s, long *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || errno == ERANGE || isspace((unsigned char)*s)) return -1;
+    if (!*s || *end || isspace((unsigned char)*s)) return -1;
+    if (errno == ERANGE) return -2;
     *out = v;
     return 0;
 }
@@ -139,7 +141,9 @@ int field_parse(const FieldDef *f, const char *label, const char *text, double l
     switch (f->kind) {
     case FK_INT: {
         long x;
-        if (parse_long(text, &x)) {
+        int pr = parse_long(text, &x);
+        if (pr == -2) return gr_fail_range(e, "", label, text, lo, hi, f->flags & FF_LO_OPEN);
+        if (pr) {
             if (field_choices(f)) {
                 StrBuf b;
                 sb_init(&b);

@@ -145,12 +145,12 @@ static int find_option(const FieldDef **o, int no, const char *name, size_t len)
     return -1;
 }
 
-/* Is word an option of this command ("--temp", "--temp=1")? */
-static int names_option(const FieldDef **o, int no, const Word *w)
+/* Does an unquoted text end before this word? It does at anything written as an option
+ * ("--temp", "--frobnicate"): a known one is taken, an unknown one is an error, never text.
+ * Quote the text to put "--" in it. */
+static int names_option(const Word *w)
 {
-    if (w->quoted || strncmp(w->text, "--", 2) || !w->text[2]) return 0;
-    const char *nm = w->text + 2;
-    return find_option(o, no, nm, strcspn(nm, "=")) >= 0;
+    return !w->quoted && w->text[0] == '-' && w->text[1] == '-' && w->text[2];
 }
 
 int args_parse(Session *s, const Command *c, const char *rest, Args *a, GrErr *e)
@@ -189,7 +189,10 @@ int args_parse(Session *s, const Command *c, const char *rest, Args *a, GrErr *e
     int singles[ARGS_MAX], nsingle = 0, text_done = 0;
     for (; wi < w.n; wi++) {
         const Word *x = &w.w[wi];
-        int rest_mode = text_row >= 0 && nsingle == text_row && c->pos[text_row].kind == FK_REST;
+        /* An expression takes the rest of the line as it is ("--1" is a number there), but a
+         * leading "--word" is a mistaken option, not an expression. */
+        int rest_mode = text_row >= 0 && nsingle == text_row && c->pos[text_row].kind == FK_REST &&
+                        !(x->text[0] == '-' && x->text[1] == '-' && isalpha((unsigned char)x->text[2]));
         if (!rest_mode && !x->quoted && !strncmp(x->text, "--", 2) && x->text[2]) {
             const char *nm = x->text + 2, *eq = strchr(nm, '=');
             size_t len = eq ? (size_t)(eq - nm) : strlen(nm);
@@ -254,7 +257,7 @@ int args_parse(Session *s, const Command *c, const char *rest, Args *a, GrErr *e
                 val = x->text;
             } else {
                 int j = wi;
-                while (j + 1 < w.n && !names_option(o, no, &w.w[j + 1])) j++;
+                while (j + 1 < w.n && !names_option(&w.w[j + 1])) j++;
                 val = keep(a, rest + x->start, w.w[j].end - x->start);
                 wi = j;
             }

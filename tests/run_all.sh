@@ -64,10 +64,14 @@ if [ ${#RUNNER[@]} -eq 0 ]; then
   tests/test_reliability.sh && ok || bad tests/test_reliability.sh
 fi
 
-# 4. lessons, both languages, batch mode (under memcheck, lessons that train, bench or
-# build a GPT-2-size model take 10 to 60 minutes each: skipped unless VALGRIND_ALL=1)
-# (GPTREPL_SKIP_LESSONS=1: CI's sanitizer pass, where the lessons would double its time)
-mkdir -p /tmp/gptrepl-lessons
+# 4. lessons, both languages, batch mode, run from a scratch folder (not the repository):
+# a lesson finds its data from its lessons root and writes into its own output folder.
+# (Under memcheck, lessons that train, bench or build a GPT-2-size model take 10 to 60
+# minutes each: skipped unless VALGRIND_ALL=1. GPTREPL_SKIP_LESSONS=1: CI's sanitizer pass,
+# where the lessons would double its time.)
+LESSON_CWD=$(mktemp -d "${TMPDIR:-/tmp}/gptrepl-lessons-cwd.XXXXXX")
+export XDG_CACHE_HOME="$LESSON_CWD/cache"
+GABS=$(cd "$(dirname "$G")" && pwd)/$(basename "$G")
 [ "${GPTREPL_SKIP_LESSONS:-0}" = 1 ] && { note "lessons: SKIPPED (GPTREPL_SKIP_LESSONS=1)"; skipped=$((skipped + 1)); }
 for l in lessons/en/*.lesson lessons/vi/*.lesson; do
   [ "${GPTREPL_SKIP_LESSONS:-0}" = 1 ] && break
@@ -77,12 +81,14 @@ for l in lessons/en/*.lesson lessons/vi/*.lesson; do
     note "lesson $name: SKIPPED under valgrind (trains or builds GPT-2)"; skipped=$((skipped + 1)); continue
   fi
   start=$(date +%s)
-  if out=$("${RUNNER[@]}" "$G" --empty --lesson "$name" --batch 2>&1); then
+  if out=$(cd "$LESSON_CWD" && "${RUNNER[@]}" "$GABS" --empty --lesson "$name" --batch 2>&1); then
     note "lesson $name: ok ($(( $(date +%s) - start )) s)"; ok
   else
     printf '%s\n' "$out" | grep -E 'error|fail' | head -10; bad "lesson $name"
   fi
 done
+
+rm -rf "$LESSON_CWD"
 
 # 5. GPU parity: needs a GPU (CI has none)
 if [ -x "${BUILD_DIR:-build}/tests/gpu_parity" ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then

@@ -134,6 +134,18 @@ check "F7 continues"                         $S 'ran 20 remaining stages'
 keys $S 'show L0.pat' Tab
 check_prompt "Tab completes a tensor name"   $S '^gptrepl> show L0.pattern$'
 keys $S C-u
+keys $S 'gener' Tab
+check_prompt "Tab completes a command, hint follows" $S '^gptrepl> generate N \[PROMPT\]$'
+keys $S C-u
+keys $S 'generate 5 --te' Tab
+check_prompt "Tab completes an option"        $S '^gptrepl> generate 5 --temp X$'
+keys $S C-u
+keys $S 'eval rowme' Tab
+check_prompt "Tab completes a function"       $S '^gptrepl> eval rowmean\($'
+keys $S C-u
+keys $S 'attn 0 '
+check_prompt "hint shows what is left to type" $S '^gptrepl> attn 0 \[HEAD\|all\]$'
+keys $S C-u
 keys $S Up
 check_prompt "Up recalls the previous command" $S '^gptrepl> run "hello"$'
 keys $S Up
@@ -215,6 +227,25 @@ if [ -n "$pid" ]; then
 else
   bad "found the gptrepl process" $S
 fi
+
+# ---------------------------------------------------------------- session 2b: --plain (libedit) completes too
+S=plain
+SOCK="$TMPD/tmux-$S"; SOCKS+=("$SOCK")
+tm new-session -d -s "$S" -x 100 -y 30 "cd '$ROOT' && env HOME='$TMPD' TERM=xterm-256color $G --plain --empty; sleep 60"
+check "plain prompt"                         $S '^gptrepl> $|^gptrepl>$'
+keys $S 'new ti' Tab
+check "plain: Tab completes a preset"  $S '^gptrepl> new tiny $|^gptrepl> new tiny$'
+keys $S 'layers=1 d=16 ctx=8; run "abc"' Enter
+check "plain: the command ran"               $S 'ran [0-9]+ stages on 3 tokens'
+keys $S 'gener' Tab
+check "plain: Tab completes a command" $S '^gptrepl> generate ?$'
+keys $S C-u 'generate 5 --te' Tab
+check "plain: Tab completes an option" $S '^gptrepl> generate 5 --temp ?$'
+keys $S C-u 'show L0.pat' Tab
+check "plain: Tab completes a tensor"  $S '^gptrepl> show L0.pattern ?$'
+keys $S C-u 'eval rowme' Tab
+check "plain: Tab completes a function" $S '^gptrepl> eval rowmean\($'
+keys $S C-u 'quit' Enter
 
 # ---------------------------------------------------------------- session 3: Ctrl-C twice, Ctrl-D
 S=quit2
