@@ -29,7 +29,6 @@
 
 /* ---- colours ------------------------------------------------------------------ */
 
-const unsigned char VIZ_MASK_RGB[3] = {200, 200, 200};
 static const unsigned char HATCH_RGB[3] = {232, 232, 232};
 static const unsigned char WHITE[3] = {255, 255, 255};
 static const unsigned char BLACK[3] = {20, 20, 20};
@@ -38,24 +37,6 @@ static const unsigned char AXIS_RGB[3] = {90, 90, 90};
 static const unsigned char GRID_RGB[3] = {228, 228, 228};
 static const unsigned char ACCENT_RGB[3] = {49, 104, 142};  /* viridis 0.3, for bars and lines */
 static const unsigned char REF_RGB[3] = {214, 39, 40};
-
-/* viridis (matplotlib) at t = 0, 0.1, …, 1; luminance rises monotonically. */
-static const unsigned char VIRIDIS[11][3] = {
-    {68, 1, 84},    {72, 36, 117},  {65, 68, 135},  {53, 95, 141},  {42, 120, 142}, {33, 145, 140},
-    {34, 168, 132}, {68, 191, 112}, {122, 209, 81}, {189, 223, 38}, {253, 231, 37},
-};
-
-void viz_colormap(double t, unsigned char rgb[3])
-{
-    if (!(t > 0)) t = 0; /* NaN too */
-    if (t > 1) t = 1;
-    double x = t * 10;
-    int i = (int)x;
-    if (i >= 10) i = 9;
-    double f = x - i;
-    for (int k = 0; k < 3; k++)
-        rgb[k] = (unsigned char)(VIRIDIS[i][k] + (VIRIDIS[i + 1][k] - VIRIDIS[i][k]) * f + 0.5);
-}
 
 static double luma(const unsigned char c[3]) { return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
 

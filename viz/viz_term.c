@@ -12,48 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- colour modes ---------------------------------------------------------- */
-
-VizColor viz_color_detect(int stdout_is_tty)
-{
-    const char *nc = getenv("NO_COLOR");
-    if (nc && *nc) return VIZ_COLOR_NONE;
-    if (!stdout_is_tty) return VIZ_COLOR_NONE;
-    const char *term = getenv("TERM");
-    if (term && strcmp(term, "dumb") == 0) return VIZ_COLOR_NONE;
-    const char *ct = getenv("COLORTERM");
-    if (ct && (strcasecmp(ct, "truecolor") == 0 || strcasecmp(ct, "24bit") == 0)) return VIZ_COLOR_TRUE;
-    if (term && strstr(term, "256color")) return VIZ_COLOR_256;
-    return VIZ_COLOR_16;
-}
-
-int viz_color_parse(const char *s, VizColor *out, GrErr *e)
-{
-    static const struct { const char *name; VizColor c; } tab[] = {
-        {"none", VIZ_COLOR_NONE},      {"off", VIZ_COLOR_NONE},        {"no", VIZ_COLOR_NONE},
-        {"16", VIZ_COLOR_16},          {"256", VIZ_COLOR_256},         {"truecolor", VIZ_COLOR_TRUE},
-        {"truecolour", VIZ_COLOR_TRUE}, {"24bit", VIZ_COLOR_TRUE},
-    };
-    if (!s) return gr_fail(e, "missing colour mode (expected none, 16, 256 or truecolor)");
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (strcasecmp(s, tab[i].name) == 0) {
-            if (out) *out = tab[i].c;
-            return 0;
-        }
-    return gr_fail(e, "unknown colour mode '%.200s' (expected none, 16, 256 or truecolor)", s);
-}
-
-const char *viz_color_name(VizColor c)
-{
-    switch (c) {
-    case VIZ_COLOR_NONE: return "none";
-    case VIZ_COLOR_16: return "16";
-    case VIZ_COLOR_256: return "256";
-    case VIZ_COLOR_TRUE: return "truecolor";
-    }
-    return "none";
-}
-
 static int opt_width(const VizOpts *o) { return (o && o->width > 0) ? o->width : 80; }
 static VizColor opt_color(const VizOpts *o)
 {
@@ -65,63 +23,6 @@ static VizColor opt_color(const VizOpts *o)
 }
 
 /* ---- text helpers ------------------------------------------------------------ */
-
-int viz_display_width(const char *s, size_t n)
-{
-    int w = 0;
-    size_t i = 0, run = 0; /* run: start of the current plain-text stretch */
-    while (i < n) {
-        if (s[i] == '\x1b') {
-            w += gr_utf8_width(s + run, i - run);
-            i++;
-            if (i < n && s[i] == '[') {
-                i++;
-                while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e)) i++;
-                if (i < n) i++;
-            } else if (i < n) {
-                i++;
-            }
-            run = i;
-        } else {
-            i++;
-        }
-    }
-    return w + gr_utf8_width(s + run, n - run);
-}
-
-static void put_cp(StrBuf *o, unsigned cp)
-{
-    char b[4];
-    int k = gr_utf8_encode(cp, b);
-    sb_putn(o, b, (size_t)k);
-}
-
-/* Escapes s so it cannot break a line: control characters become pictures, bidi
- * controls and invalid UTF-8 become U+FFFD; with vis_space spaces become '␣'. */
-static void escape_text(StrBuf *o, const char *s, int vis_space)
-{
-    if (!s) return;
-    size_t n = strlen(s), i = 0;
-    while (i < n) {
-        unsigned cp;
-        int k = gr_utf8_decode(s + i, n - i, &cp);
-        unsigned rep = 0;
-        if (cp == ' ') rep = vis_space ? 0x2423 : 0;
-        else if (cp == '\n' || cp == 0x2028 || cp == 0x2029) rep = 0x23CE;
-        else if (cp == '\t') rep = 0x21E5;
-        else if (cp < 0x20) rep = 0x2400 + cp;
-        else if (cp == 0x7f) rep = 0x2421;
-        else if ((cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-                 cp == 0x200e || cp == 0x200f || cp == 0x061c || cp == 0xfeff || cp == 0xfffd)
-            rep = 0xfffd;
-        if (rep) put_cp(o, rep);
-        else sb_putn(o, s + i, (size_t)k);
-        i += (size_t)k;
-    }
-}
-
-void viz_label_escape(StrBuf *out, const char *label) { escape_text(out, label, 1); }
-void viz_text_escape(StrBuf *out, const char *text) { escape_text(out, text, 0); }
 
 static int text_width(const char *s) { return s ? gr_utf8_width(s, strlen(s)) : 0; }
 
@@ -212,7 +113,7 @@ static void put_title(StrBuf *o, const char *title, int maxw)
     if (!title) return;
     StrBuf t;
     sb_init(&t);
-    escape_text(&t, title, 0);
+    viz_text_escape(&t, title);
     emit_line(o, t.s ? t.s : "", t.len, maxw);
     sb_free(&t);
 }
@@ -388,7 +289,7 @@ static int labels_make(Labels *L, const char *const *src, int n)
     for (int i = 0; i < n; i++) {
         L->off[i] = L->buf.len;
         size_t before = L->buf.len;
-        escape_text(&L->buf, src[i], 1);
+        viz_label_escape(&L->buf, src[i]);
         int w = gr_utf8_width(L->buf.s ? L->buf.s + before : "", L->buf.len - before);
         if (w > L->maxw) L->maxw = w;
         sb_putc(&L->buf, 0);
@@ -480,7 +381,7 @@ static int heat_render(StrBuf *out, const VizOpts *opt, const char *title, const
             for (int p = p0; p < p1; p++) {
                 StrBuf st;
                 sb_init(&st);
-                if (subtitles && subtitles[p]) escape_text(&st, subtitles[p], 0);
+                if (subtitles && subtitles[p]) viz_text_escape(&st, subtitles[p]);
                 else sb_printf(&st, "#%d", p);
                 put_fit(&line, st.s ? st.s : "", pw, 0);
                 sb_free(&st);
@@ -650,52 +551,6 @@ static void edge_fmt(double lo, double hi, int bins, char *fmt, size_t cap)
     if (dec < 0) dec = 0;
     if (dec > 6 || big >= 1e7) snprintf(fmt, cap, "%%.3e");
     else snprintf(fmt, cap, "%%.%df", dec);
-}
-
-int viz_hist_data(VizHistData *h, const float *data, size_t n, int bins, const char *who, GrErr *e)
-{
-    memset(h, 0, sizeof *h);
-    if (bins < 1 || bins > 200) return gr_fail(e, "%s: bins must be 1..200, not %d", who, bins);
-    if (n > 0 && !data) return gr_fail(e, "%s: no data", who);
-    double mn = INFINITY, mx = -INFINITY, sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = data[i];
-        if (isnan(v)) { h->nan++; continue; }
-        if (isinf(v)) { if (v > 0) h->pinf++; else h->ninf++; continue; }
-        h->n++;
-        sum += v;
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-    }
-    double ss = 0;
-    if (h->n) {
-        h->mean = sum / (double)h->n;
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(data[i])) ss += ((double)data[i] - h->mean) * ((double)data[i] - h->mean);
-        h->std = sqrt(ss / (double)h->n);
-        h->min = mn;
-        h->max = mx;
-    }
-    h->lo = h->n ? mn : 0;
-    h->hi = h->n ? mx : 1;
-    if (!(h->hi > h->lo)) { h->lo -= 0.5; h->hi += 0.5; }
-    h->bins = bins;
-    h->count = calloc((size_t)bins, sizeof *h->count);
-    if (!h->count) return gr_fail(e, "%s: out of memory", who);
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(data[i])) continue;
-        int k = (int)(((double)data[i] - h->lo) / (h->hi - h->lo) * bins);
-        if (k < 0) k = 0;
-        if (k >= bins) k = bins - 1;
-        if (++h->count[k] > h->cmax) h->cmax = h->count[k];
-    }
-    return 0;
-}
-
-void viz_hist_data_free(VizHistData *h)
-{
-    free(h->count);
-    h->count = NULL;
 }
 
 int viz_hist(StrBuf *out, const VizOpts *o, const char *title, const float *data, size_t n, int bins, GrErr *e)
@@ -948,7 +803,7 @@ void viz_gauge(StrBuf *out, const VizOpts *o, const char *label, double value, d
     sb_init(&tail);
     sb_init(&line);
     if (label && *label) {
-        escape_text(&head, label, 0);
+        viz_text_escape(&head, label);
         sb_putc(&head, ' ');
     }
     sb_printf(&head, "%s 0 [", vs);
@@ -961,7 +816,7 @@ void viz_gauge(StrBuf *out, const VizOpts *o, const char *label, double value, d
         else sb_puts(&legend, "\x1b[91m\xe2\x94\x83" RESET);
         if (ref_label && *ref_label) {
             sb_putc(&legend, ' ');
-            escape_text(&legend, ref_label, 0);
+            viz_text_escape(&legend, ref_label);
         }
         sb_printf(&legend, " %s", rs);
     }
