@@ -13,25 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void push(Completions *c, const char *s)
-{
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 32;
-        char **v = realloc(c->v, sizeof(char *) * (size_t)cap);
-        if (!v) return;
-        c->v = v;
-        c->cap = cap;
-    }
-    c->v[c->n] = strdup(s);
-    if (c->v[c->n]) c->n++;
-}
+static void push(Completions *c, const char *s) { sl_push(c, s); }
 
-void completions_free(Completions *c)
-{
-    for (int i = 0; i < c->n; i++) free(c->v[i]);
-    free(c->v);
-    memset(c, 0, sizeof *c);
-}
+void completions_free(Completions *c) { sl_free(c); }
 
 typedef struct {
     Completions *c;
@@ -43,7 +27,7 @@ typedef struct {
 static void add(Adder *a, const char *cand)
 {
     if (strncmp(cand, a->prefix, strlen(a->prefix))) return;
-    char buf[512];
+    char buf[1024];
     snprintf(buf, sizeof buf, "%s%s%s", a->before ? a->before : "", cand, a->after ? a->after : "");
     push(a->c, buf);
 }

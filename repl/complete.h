@@ -6,12 +6,10 @@
 #ifndef GR_COMPLETE_H
 #define GR_COMPLETE_H
 
+#include "lineedit.h"
 #include "session.h"
 
-typedef struct {
-    char **v;
-    int n, cap;
-} Completions;
+typedef StrList Completions;
 
 /* Candidates for the text line[start..at), where start (set here) is the beginning of the
  * word the cursor ends; sorted, unique. *space says whether a unique candidate should be

@@ -87,6 +87,8 @@ void viz_gauge(StrBuf *out, const VizOpts *o, const char *label, double value, d
 /* Helpers the REPL and tests can share. */
 /* Display columns of s[0..n), skipping ANSI escape sequences (CSI … final byte). */
 int viz_display_width(const char *s, size_t n);
+/* Bytes of the escape sequence starting at s[0] == ESC (at most n). */
+size_t viz_escape_len(const char *s, size_t n);
 /* Appends label escaped as described at the top of this file (NULL → ""). */
 void viz_label_escape(StrBuf *out, const char *label);
 /* The same for titles and prose: control characters escaped, spaces kept. */

@@ -52,6 +52,19 @@ const char *viz_color_name(VizColor c)
 
 /* ---- text ------------------------------------------------------------------- */
 
+size_t viz_escape_len(const char *s, size_t n)
+{
+    size_t j = 1;
+    if (j < n && s[j] == '[') {
+        j++;
+        while (j < n && !((unsigned char)s[j] >= 0x40 && (unsigned char)s[j] <= 0x7e)) j++;
+        if (j < n) j++;
+    } else if (j < n) {
+        j++;
+    }
+    return j;
+}
+
 int viz_display_width(const char *s, size_t n)
 {
     int w = 0;
@@ -59,14 +72,7 @@ int viz_display_width(const char *s, size_t n)
     while (i < n) {
         if (s[i] == '\x1b') {
             w += gr_utf8_width(s + run, i - run);
-            i++;
-            if (i < n && s[i] == '[') {
-                i++;
-                while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e)) i++;
-                if (i < n) i++;
-            } else if (i < n) {
-                i++;
-            }
+            i += viz_escape_len(s + i, n - i);
             run = i;
         } else {
             i++;

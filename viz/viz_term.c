@@ -70,14 +70,7 @@ static void emit_line(StrBuf *o, const char *line, size_t len, int maxw)
     int w = 0, has_esc = 0;
     while (i < len) {
         if (line[i] == '\x1b') {
-            size_t j = i + 1;
-            if (j < len && line[j] == '[') {
-                j++;
-                while (j < len && !((unsigned char)line[j] >= 0x40 && (unsigned char)line[j] <= 0x7e)) j++;
-                if (j < len) j++;
-            } else if (j < len) {
-                j++;
-            }
+            size_t j = i + viz_escape_len(line + i, len - i);
             sb_putn(o, line + i, j - i);
             has_esc = 1;
             i = j;
