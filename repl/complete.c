@@ -175,17 +175,17 @@ static void sort_unique(Completions *c)
     c->n = k;
 }
 
-/* Where the command the cursor is in starts (after the last ';' outside quotes); -1 when
- * the cursor is inside a quoted text. */
+/* Where the command the cursor is in starts (after the last ';' outside quotes, found by
+ * the one splitter's scanner); -1 when the cursor is inside a quoted text. */
 static int segment_start(const char *line, int at)
 {
-    int inq = 0, start = 0;
-    for (int i = 0; i < at; i++) {
-        if (line[i] == '\\' && inq && i + 1 < at) { i++; continue; }
-        if (line[i] == '"') inq = !inq;
-        if (line[i] == ';' && !inq) start = i + 1;
-    }
-    return inq ? -1 : start;
+    char *upto = strndup(line, (size_t)at);
+    if (!upto) return -1;
+    int inq = 0;
+    size_t start = 0, j;
+    while (upto[j = line_next_cut(upto, start, &inq)]) start = j + 1;
+    free(upto);
+    return inq ? -1 : (int)start;
 }
 
 static int is_delim(char c, int expr)

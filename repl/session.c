@@ -134,32 +134,34 @@ void words_free(Words *w)
 
 /* ---------------- lines ---------------- */
 
+size_t line_next_cut(const char *line, size_t from, int *in_quote)
+{
+    int inq = 0;
+    size_t i = from;
+    for (; line[i]; i++) {
+        if (line[i] == '\\' && inq && line[i + 1]) { i++; continue; } /* an escaped character inside quotes */
+        if (line[i] == '"') inq = !inq;
+        else if (line[i] == ';' && !inq) break;
+    }
+    if (in_quote) *in_quote = inq;
+    return i;
+}
+
 int line_split(const char *line, int (*fn)(void *ctx, const char *cmd), void *ctx)
 {
     const char *p = line;
     while (*p == ' ' || *p == '\t') p++;
     if (*p == '#') return 0; /* a comment line, ';' and all */
-    size_t n = strlen(line);
+    size_t n = strlen(line), i = 0;
     char *buf = malloc(n + 1);
     if (!buf) return 0;
-    int inq = 0, rc = 0;
-    size_t k = 0;
-    for (size_t i = 0; i <= n; i++) {
-        char c = line[i];
-        if (c == '\\' && inq && line[i + 1]) { /* an escaped character inside quotes */
-            buf[k++] = c;
-            buf[k++] = line[++i];
-            continue;
-        }
-        if (c == '"') inq = !inq;
-        if ((c == ';' && !inq) || c == 0) {
-            buf[k] = 0;
-            k = 0;
-            rc = fn(ctx, buf);
-            if (rc) break;
-            continue;
-        }
-        buf[k++] = c;
+    int rc = 0;
+    for (;;) {
+        size_t j = line_next_cut(line, i, NULL);
+        memcpy(buf, line + i, j - i);
+        buf[j - i] = 0;
+        if ((rc = fn(ctx, buf)) || !line[j]) break;
+        i = j + 1;
     }
     free(buf);
     return rc;

@@ -89,6 +89,9 @@ int session_exec_multi(Session *s, const char *line);
 /* The one splitter of a line into commands at ';' outside quotes: calls fn for each
  * (stops when fn returns non-zero and returns that). A '#' line is a comment. */
 int line_split(const char *line, int (*fn)(void *ctx, const char *cmd), void *ctx);
+/* The splitter's scanner: the index of the next ';' outside quotes at or after `from` (or
+ * the end); *in_quote (may be NULL) says whether the end is inside a quoted text. */
+size_t line_next_cut(const char *line, size_t from, int *in_quote);
 /* Writes s->out to stdout and clears it. */
 void session_flush_stdout(Session *s);
 const Command *cmd_find(const char *name);
