@@ -87,7 +87,7 @@ NEED_HEADERS := /usr/include/cjson/cJSON.h /usr/include/stb/stb_image_write.h \
   /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/pcre2.h \
   /usr/include/ncursesw/curses.h /usr/include/editline/readline.h
 DEB_PKGS := build-essential libopenblas-dev libcjson-dev libstb-dev libpcre2-dev clang libclang-rt-dev \
-  libncurses-dev libedit-dev fonts-dejavu-core tmux valgrind clang fortunes-min
+  libncurses-dev libedit-dev fonts-dejavu-core tmux valgrind fortunes-min libxml2-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
@@ -96,6 +96,7 @@ deps:
 
 deps-check:
 	@for h in $(NEED_HEADERS); do [ -e "$$h" ] || { echo "missing $$h: running make deps"; $(MAKE) --no-print-directory deps; break; }; done
+	@command -v xmllint >/dev/null || { echo "missing xmllint (the SVG tests use it): running make deps"; $(MAKE) --no-print-directory deps; }
 
 run: all
 	./gptrepl

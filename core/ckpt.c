@@ -48,6 +48,34 @@ static int read_params(const StFile *f, const char *path, const Model *m, const 
     return 0;
 }
 
+/* The training history, when the file has one (history.loss (n), history.val (n, 2)). */
+static int read_history(const StFile *f, const char *path, Model *m, GrErr *e)
+{
+    const StTensor *tl = st_find(f, "history.loss"), *tv = st_find(f, "history.val");
+    LossHistory *h = &m->hist;
+    if (tl) {
+        if (tl->ndim != 1 || tl->shape[0] < 1 || tl->shape[0] > (1 << 26))
+            return gr_fail(e, "%s: tensor 'history.loss' should be (n) with n in 1..%d", path, 1 << 26);
+        h->loss = malloc(sizeof(float) * (size_t)tl->shape[0]);
+        if (!h->loss) return gr_fail(e, "out of memory reading %s", path);
+        h->n = h->cap = tl->shape[0];
+        if (st_read_f32(f, tl, h->loss, e)) return -1;
+        const char *s0 = st_meta(f, "history_step0");
+        h->step0 = s0 ? strtol(s0, NULL, 10) : m->step - h->n;
+        if (h->step0 < 0) h->step0 = 0;
+    }
+    if (tv) {
+        if (tv->ndim != 2 || tv->shape[1] != 2 || tv->shape[0] < 1 || tv->shape[0] > (1 << 24))
+            return gr_fail(e, "%s: tensor 'history.val' should be (n, 2): step, loss", path);
+        h->val = malloc(sizeof(float) * 2 * (size_t)tv->shape[0]);
+        if (!h->val) return gr_fail(e, "out of memory reading %s", path);
+        h->nval = h->vcap = tv->shape[0];
+        h->vcap *= 2;
+        if (st_read_f32(f, tv, h->val, e)) return -1;
+    }
+    return 0;
+}
+
 Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e)
 {
     if (extra) extra->chars = NULL;
@@ -100,6 +128,7 @@ Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e
         if (read_params(&f, path, m, "opt.v.", host, e)) goto fail;
         be->upload(m->v, host, m->total * sizeof(float));
     }
+    if (read_history(&f, path, m, e)) goto fail;
     if (extra) extra->chars = chars ? strdup(chars) : NULL;
     free(host);
     st_close(&f);
@@ -116,7 +145,7 @@ int ckpt_save(Model *m, const char *chars, const char *path, GrErr *e)
     const GptConfig *c = &m->cfg;
     int has_opt = m->m && m->v;
     int nt = m->nparams * (has_opt ? 3 : 1);
-    StOut *ts = calloc((size_t)nt, sizeof(StOut));
+    StOut *ts = calloc((size_t)nt + 2, sizeof(StOut));
     char (*names)[48] = calloc((size_t)nt, 48);
     float *host = malloc(m->total * sizeof(float) * (has_opt ? 3 : 1));
     if (!ts || !names || !host) {
@@ -142,6 +171,16 @@ int ckpt_save(Model *m, const char *chars, const char *path, GrErr *e)
             ts[k].data = host + (size_t)s * m->total + p->offset;
             k++;
         }
+    /* the training history since new/load */
+    if (m->hist.n > 0) {
+        ts[k] = (StOut){.name = "history.loss", .dtype = ST_F32, .ndim = 1, .shape = {m->hist.n}, .data = m->hist.loss};
+        k++;
+    }
+    if (m->hist.nval > 0) {
+        ts[k] = (StOut){.name = "history.val", .dtype = ST_F32, .ndim = 2, .shape = {m->hist.nval, 2}, .data = m->hist.val};
+        k++;
+    }
+    nt = k;
     /* Metadata: the config's keys as `new` would read them back, then step and chars. */
     const char *meta[64];
     StrBuf vals[24];
@@ -164,9 +203,16 @@ int ckpt_save(Model *m, const char *chars, const char *path, GrErr *e)
     sb_printf(&vals[nv], "%ld", m->step);
     meta[nm++] = "step";
     meta[nm++] = vals[nv++].s;
+    if (m->hist.n > 0) {
+        sb_init(&vals[nv]);
+        sb_printf(&vals[nv], "%ld", m->hist.step0);
+        meta[nm++] = "history_step0";
+        meta[nm++] = vals[nv++].s;
+    }
     if (chars) { meta[nm++] = "chars"; meta[nm++] = chars; }
     meta[nm] = NULL;
     int rc = st_write(path, ts, nt, meta, e);
+    if (!rc) m->unsaved = 0;
     for (int i = 0; i < nv; i++) sb_free(&vals[i]);
     free(ts);
     free(names);

@@ -211,6 +211,31 @@ int field_parse(const FieldDef *f, const char *label, const char *text, double l
         v->h = b;
         break;
     }
+    case FK_RANGE: {
+        /* "A:B", "A:", ":B" */
+        const char *colon = strchr(text, ':');
+        if (!colon) return gr_fail(e, "%s must be START:END (e.g. 0:16, 40:, :8), not '%s'", label, text);
+        long ab[2] = {-1, -1};
+        const char *parts[2] = {text, colon + 1};
+        size_t lens[2] = {(size_t)(colon - text), strlen(colon + 1)};
+        for (int k = 0; k < 2; k++) {
+            if (!lens[k]) continue;
+            char buf[32], *end;
+            if (lens[k] >= sizeof buf) return gr_fail(e, "%s must be START:END (e.g. 0:16, 40:, :8), not '%s'", label, text);
+            memcpy(buf, parts[k], lens[k]);
+            buf[lens[k]] = 0;
+            errno = 0;
+            long x = strtol(buf, &end, 10);
+            if (*end || errno) return gr_fail(e, "%s must be START:END in whole numbers, not '%s'", label, text);
+            if (x < lo || x > hi) return gr_fail_range(e, "", label, buf, lo, hi, 0);
+            ab[k] = x;
+        }
+        if (ab[0] >= 0 && ab[1] >= 0 && ab[1] <= ab[0])
+            return gr_fail(e, "%s %s is empty: END must be above START (it is not included)", label, text);
+        v->w = (int)ab[0];
+        v->h = (int)ab[1];
+        break;
+    }
     case FK_FLAG:
         break;
     default: /* words, text, names, paths: checked by their users */
@@ -283,6 +308,7 @@ void field_describe(const FieldDef *f, StrBuf *out)
     case FK_NAME: sb_puts(out, "tensor name[slice]"); break;
     case FK_SIZE: sb_printf(out, "WxH pixels, %s..%s each", a, b); break;
     case FK_KV: sb_puts(out, "key=value ..."); break;
+    case FK_RANGE: sb_puts(out, "START:END, END not included (either may be left out)"); break;
     }
     if (f->def) sb_printf(out, ", default %s", f->def);
 }

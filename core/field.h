@@ -30,6 +30,7 @@ typedef enum {
     FK_NAME,     /* a tensor name, with an optional [slice] */
     FK_SIZE,     /* WxH in pixels, each in [lo, hi] */
     FK_KV,       /* key=value words; the keys are the rows of `kv` */
+    FK_RANGE,    /* A:B, a half-open window of whole numbers in [lo, hi]; A or B may be left out */
 } FieldKind;
 
 /* Where a field's value is stored by field_store (offset into the caller's struct). */
@@ -81,7 +82,7 @@ typedef struct {
     const char *s;         /* the text as typed (every kind) */
     double list[FIELD_LIST_MAX];
     int n;                 /* FK_LIST: how many */
-    int w, h;              /* FK_SIZE */
+    int w, h;              /* FK_SIZE; FK_RANGE: start and end (-1: left out) */
 } FieldVal;
 
 /* Parses text for f. `label` names it in errors ("generate: --temp"; NULL: f->name).

@@ -216,7 +216,40 @@ void model_free(Model *m)
     free(m->p.layer);
     free(m->g.layer);
     free(m->info);
+    free(m->hist.loss);
+    free(m->hist.val);
     free(m);
+}
+
+static int grow(float **a, int *cap, int need)
+{
+    if (need <= *cap) return 0;
+    int c = *cap ? 2 * *cap : 256;
+    while (c < need) c *= 2;
+    float *na = realloc(*a, sizeof(float) * (size_t)c);
+    if (!na) return -1;
+    *a = na;
+    *cap = c;
+    return 0;
+}
+
+int model_hist_loss(Model *m, float loss)
+{
+    LossHistory *h = &m->hist;
+    if (h->n == 0) h->step0 = m->step - 1;
+    if (h->n == INT32_MAX / 2 || grow(&h->loss, &h->cap, h->n + 1)) return -1;
+    h->loss[h->n++] = loss;
+    return 0;
+}
+
+int model_hist_val(Model *m, long step, float val)
+{
+    LossHistory *h = &m->hist;
+    if (h->nval == INT32_MAX / 4 || grow(&h->val, &h->vcap, 2 * (h->nval + 1))) return -1;
+    h->val[2 * h->nval] = (float)step;
+    h->val[2 * h->nval + 1] = val;
+    h->nval++;
+    return 0;
 }
 
 void model_init_random(Model *m, uint64_t seed)

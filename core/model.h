@@ -45,6 +45,16 @@ typedef struct {
     LayerParams *layer;        /* n_layer entries */
 } ParamPtrs;
 
+/* The training history since `new` or `load`: kept with the weights (saved in
+ * checkpoints as history.loss and history.val), so a loss chart shows all of it. */
+typedef struct {
+    float *loss;           /* (n): training loss of optimizer steps step0+1 .. step0+n */
+    int n, cap;
+    long step0;            /* the step count when the history began */
+    float *val;            /* (nval, 2): step, validation loss */
+    int nval, vcap;
+} LossHistory;
+
 typedef struct Model {
     GptConfig cfg;
     const Backend *be;
@@ -57,6 +67,8 @@ typedef struct Model {
     float *grads, *m, *v;  /* total floats each */
     ParamPtrs g;           /* views into grads */
     long step;             /* optimizer steps taken */
+    LossHistory hist;
+    int unsaved;           /* trained since the last save or load */
 } Model;
 
 /* Names, shapes and places of every parameter of c (cfg_validate first). */
@@ -70,6 +82,10 @@ const ParamInfo *model_find_param(const Model *m, const char *name);
 void model_param_ptrs(const Model *m, float *buf, ParamPtrs *ptrs);
 /* Moves the model to another backend (copies parameters and optimizer state). */
 int model_to_backend(Model *m, const Backend *be, GrErr *e);
+/* Appends to the history (0, or -1 when out of memory: the point is dropped). */
+int model_hist_loss(Model *m, float loss);
+int model_hist_val(Model *m, long step, float val);
+
 /* Host copy of one parameter (for show/hist on any backend): returns a view valid until the next call. */
 int model_param_view(Model *m, const char *name, TensorView *out, GrErr *e);
 

@@ -59,14 +59,18 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
             sb_init(&tmp);
             TensorView wv;
             model_param_view(m, "L0.attn.qkv.w", &wv, e);
+            VizHeatmap hm = {.data = pat, .rows = T, .cols = T, .causal = 1, .row_labels = lab, .col_labels = lab,
+                             .label_index = 1, .title = "attn", .row_title = "query", .col_title = "key"};
+            viz_heatmap_pick_scale(&hm, VIZ_DATA_PROB, VIZ_SCALE_DEFAULT, 0);
+            VizHist hs = {.data = wv.data, .n = tv_numel(&wv), .bins = 40, .title = "w"};
             double r0 = now_ms();
-            viz_heatmap(&tmp, &o, "attn", pat, T, T, lab, lab, 1, e);
-            viz_hist(&tmp, &o, "w", wv.data, tv_numel(&wv), 40, e);
+            viz_term_heatmap(&tmp, &o, &hm, e);
+            viz_term_hist(&tmp, &o, &hs, e);
             render_ms = now_ms() - r0;
             char png[4200];
             scratch_png(s, png, sizeof png);
             r0 = now_ms();
-            viz_png_heatmap(png, 0, 0, "attn", pat, T, T, lab, lab, 1, e);
+            viz_file_heatmap(png, 0, 0, &hm, e);
             png_ms = now_ms() - r0;
             unlink(png);
             sb_free(&tmp);

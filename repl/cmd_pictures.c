@@ -1,6 +1,7 @@
 /* cmd_pictures.c — pictures in the terminal and as files: attn hist heatmap export dump. */
 #include "cmds.h"
 #include "names.h"
+#include "pictures.h"
 #include "safetensors.h"
 
 #include <math.h>
@@ -8,72 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
-/* One layer's pattern (H, T, T) as H maps named "head h", for the side-by-side pictures. */
-typedef struct {
-    const float **data;
-    const char **names;
-    char *buf; /* the names' text */
-} HeadMaps;
-
-static int head_maps(HeadMaps *hm, const float *pattern, int H, int T, GrErr *e)
-{
-    hm->data = malloc(sizeof(float *) * (size_t)H);
-    hm->names = malloc(sizeof(char *) * (size_t)H);
-    hm->buf = malloc((size_t)H * 24);
-    if (!hm->data || !hm->names || !hm->buf) {
-        free(hm->data), free(hm->names), free(hm->buf);
-        return gr_fail(e, "out of memory");
-    }
-    for (int h = 0; h < H; h++) {
-        hm->data[h] = pattern + (size_t)h * T * T;
-        snprintf(hm->buf + (size_t)h * 24, 24, "head %d", h);
-        hm->names[h] = hm->buf + (size_t)h * 24;
-    }
-    return 0;
-}
-
-static void head_maps_free(HeadMaps *hm)
-{
-    free(hm->data);
-    free(hm->names);
-    free(hm->buf);
-}
-
-/* The pattern of a layer (host view) and the head asked for (-1: all). */
-static int pattern_of(Session *s, const Args *a, TensorView *v, long *layer, long *head, GrErr *e)
-{
-    if (need_run(s, e)) return -1;
-    *layer = arg_int(a, "layer", 0);
-    const FieldVal *h = arg(a, "head");
-    *head = h->given && h->choice < 0 ? h->i : -1;
-    char name[32];
-    snprintf(name, sizeof name, "L%ld.pattern", *layer);
-    return names_lookup(s, name, v, e);
-}
-
 int cmd_attn(Session *s, const Args *a, GrErr *e)
 {
-    TensorView v;
-    long layer, head;
-    if (pattern_of(s, a, &v, &layer, &head, e)) return CMD_ERR;
-    int T = s->trace->T, H = s->m->cfg.n_head;
-    char **lab = token_labels(s, T);
     VizOpts o = session_vopts(s);
-    char title[160];
-    int rc;
-    if (head >= 0) {
-        snprintf(title, sizeof title, "layer %ld head %ld attention (rows: queries, cols: keys)", layer, head);
-        rc = viz_heatmap(&s->out, &o, title, v.data + (size_t)head * T * T, T, T, (const char *const *)lab,
-                         (const char *const *)lab, 1, e);
-    } else {
-        HeadMaps hm;
-        if (head_maps(&hm, v.data, H, T, e)) { free_labels(lab, T); return CMD_ERR; }
-        snprintf(title, sizeof title, "layer %ld, all %d heads", layer, H);
-        rc = viz_heatmap_multi(&s->out, &o, title, hm.data, hm.names, H, T, T, (const char *const *)lab,
-                               (const char *const *)lab, 1, e);
-        head_maps_free(&hm);
-    }
-    free_labels(lab, T);
+    Pic p;
+    int rc = pic_attn(s, a, &o, &p, e);
+    if (!rc) rc = pic_draw_term(&p, &o, &s->out, e);
+    pic_free(&p);
     return rc ? CMD_ERR : CMD_OK;
 }
 
@@ -89,61 +31,56 @@ static float *values_of(Session *s, const char *spec, size_t *n, GrErr *e)
     return data;
 }
 
-int cmd_hist(Session *s, const Args *a, GrErr *e)
+/* The histogram `hist` and `export hist` draw. */
+static float *hist_of(Session *s, const Args *a, VizHist *h, StrBuf *title, int bins_default, GrErr *e)
 {
-    if (need_model(s, e)) return CMD_ERR;
+    if (need_model(s, e)) return NULL;
     const char *spec = arg_str(a, "name", "");
     size_t n;
     float *data = values_of(s, spec, &n, e);
-    if (!data) return CMD_ERR;
-    VizOpts o = session_vopts(s);
-    int rc = viz_hist(&s->out, &o, spec, data, n, (int)arg_int(a, "bins", 20), e);
-    free(data);
-    return rc ? CMD_ERR : CMD_OK;
-}
-
-/* A 2-D view of NAME[slice] for heatmaps: 1-D becomes one row, more than 2-D is refused. */
-static int view2d(Session *s, const char *spec, float **data, int *rows, int *cols, GrErr *e)
-{
+    if (!data) return NULL;
     TensorView v;
-    if (names_view(s, spec, &v, e)) return -1;
-    if (v.ndim > 2) {
-        char shp[64];
-        tv_shape_str(&v, shp, sizeof shp);
-        return gr_fail(e, "heatmap: '%s' is %s; slice it to 2-D, e.g. %s[h=0]", spec, shp, spec);
-    }
-    *rows = v.ndim == 2 ? v.shape[0] : 1;
-    *cols = v.ndim >= 1 ? v.shape[v.ndim - 1] : 1;
-    size_t n = tv_numel(&v);
-    *data = malloc(sizeof(float) * (n ? n : 1));
-    if (!*data) return gr_fail(e, "out of memory copying %zu values", n);
-    tv_copy_out(&v, *data);
-    return 0;
+    char shp[64] = "";
+    if (!names_view(s, spec, &v, e)) tv_shape_str(&v, shp, sizeof shp);
+    sb_printf(title, "Histogram of %s %s · ", spec, shp);
+    pic_model_desc(s, title);
+    *h = (VizHist){.data = data, .n = n, .bins = (int)arg_int(a, "bins", bins_default), .title = title->s, .xtitle = "value"};
+    return data;
 }
 
-/* Row labels when the rows are the run's positions. */
-static char **row_labels_for(Session *s, const char *spec, int rows)
+int cmd_hist(Session *s, const Args *a, GrErr *e)
 {
-    int T = s->trace ? s->trace->T : 0;
-    return T && rows == T && spec[0] != 'w' ? token_labels(s, T) : NULL;
+    VizHist h;
+    StrBuf t;
+    sb_init(&t);
+    float *data = hist_of(s, a, &h, &t, 20, e);
+    VizOpts o = session_vopts(s);
+    int rc = data ? viz_term_hist(&s->out, &o, &h, e) : -1;
+    free(data);
+    sb_free(&t);
+    return rc ? CMD_ERR : CMD_OK;
 }
 
 int cmd_heatmap(Session *s, const Args *a, GrErr *e)
 {
-    if (need_model(s, e)) return CMD_ERR;
-    const char *spec = arg_str(a, "name", "");
-    float *d;
-    int r, c;
-    if (view2d(s, spec, &d, &r, &c, e)) return CMD_ERR;
     VizOpts o = session_vopts(s);
-    char **lab = row_labels_for(s, spec, r);
-    int rc = viz_heatmap(&s->out, &o, spec, d, r, c, (const char *const *)lab, NULL, 0, e);
-    free_labels(lab, lab ? r : 0);
-    free(d);
+    Pic p;
+    int rc = pic_heatmap(s, a, &o, &p, e);
+    if (!rc) rc = pic_draw_term(&p, &o, &s->out, e);
+    pic_free(&p);
     return rc ? CMD_ERR : CMD_OK;
 }
 
 /* ---------------- export ---------------- */
+
+/* Checks FILE and --size before anything is computed, so a bad path costs nothing. */
+static int export_begin(const Args *a, int *w, int *h, GrErr *e)
+{
+    const FieldVal *v = arg(a, "size");
+    *w = v->given ? v->w : 0;
+    *h = v->given ? v->h : 0;
+    return viz_file_kind(arg_str(a, "file", ""), e) < 0 ? -1 : 0;
+}
 
 static int wrote(Session *s, const Args *a, double t0, int rc)
 {
@@ -152,132 +89,95 @@ static int wrote(Session *s, const Args *a, double t0, int rc)
     return CMD_OK;
 }
 
-/* Every export writes a PNG: refuse another extension before drawing anything. */
-static int png_file(const Args *a, GrErr *e)
-{
-    const char *f = arg_str(a, "file", "");
-    size_t n = strlen(f);
-    if (n > 4 && !strcasecmp(f + n - 4, ".png")) return 0;
-    return gr_fail(e, "export %s: FILE must end in .png, not '%s'", a->cmd->name, f);
-}
-
-static void size_of(const Args *a, int *w, int *h)
-{
-    const FieldVal *v = arg(a, "size");
-    *w = v->given ? v->w : 0;
-    *h = v->given ? v->h : 0;
-}
-
 int cmd_export_attn(Session *s, const Args *a, GrErr *e)
 {
-    if (png_file(a, e)) return CMD_ERR;
-    double t0 = now_ms();
-    TensorView v;
-    long layer, head;
-    if (pattern_of(s, a, &v, &layer, &head, e)) return CMD_ERR;
-    int W, Hh;
-    size_of(a, &W, &Hh);
-    const char *file = arg_str(a, "file", "");
-    int T = s->trace->T, H = s->m->cfg.n_head, rc;
-    char **lab = token_labels(s, T);
-    char title[96];
-    if (head >= 0) {
-        snprintf(title, sizeof title, "Layer %ld, head %ld: attention pattern", layer, head);
-        rc = viz_png_heatmap(file, W, Hh, title, v.data + (size_t)head * T * T, T, T, (const char *const *)lab,
-                             (const char *const *)lab, 1, e);
-    } else {
-        HeadMaps hm;
-        if (head_maps(&hm, v.data, H, T, e)) { free_labels(lab, T); return CMD_ERR; }
-        snprintf(title, sizeof title, "Layer %ld: all %d heads", layer, H);
-        rc = viz_png_heatmap_multi(file, W, Hh, title, hm.data, hm.names, H, T, T, (const char *const *)lab,
-                                   (const char *const *)lab, 1, e);
-        head_maps_free(&hm);
-    }
-    free_labels(lab, T);
-    return wrote(s, a, t0, rc);
-}
-
-int cmd_export_hist(Session *s, const Args *a, GrErr *e)
-{
-    if (png_file(a, e)) return CMD_ERR;
-    if (need_model(s, e)) return CMD_ERR;
-    double t0 = now_ms();
-    const char *spec = arg_str(a, "name", "");
-    size_t n;
-    float *data = values_of(s, spec, &n, e);
-    if (!data) return CMD_ERR;
     int W, H;
-    size_of(a, &W, &H);
-    char title[200];
-    snprintf(title, sizeof title, "Histogram of %s", spec);
-    int rc = viz_png_hist(arg_str(a, "file", ""), W, H, title, data, n, (int)arg_int(a, "bins", 40), e);
-    free(data);
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
+    double t0 = now_ms();
+    Pic p;
+    int rc = pic_attn(s, a, NULL, &p, e);
+    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
+    pic_free(&p);
     return wrote(s, a, t0, rc);
 }
 
 int cmd_export_heatmap(Session *s, const Args *a, GrErr *e)
 {
-    if (png_file(a, e)) return CMD_ERR;
-    if (need_model(s, e)) return CMD_ERR;
+    int W, H;
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
     double t0 = now_ms();
-    const char *spec = arg_str(a, "name", "");
-    float *d;
-    int r, c, W, H;
-    if (view2d(s, spec, &d, &r, &c, e)) return CMD_ERR;
-    size_of(a, &W, &H);
-    char **lab = row_labels_for(s, spec, r);
-    int rc = viz_png_heatmap(arg_str(a, "file", ""), W, H, spec, d, r, c, (const char *const *)lab, NULL, 0, e);
-    free_labels(lab, lab ? r : 0);
-    free(d);
+    Pic p;
+    int rc = pic_heatmap(s, a, NULL, &p, e);
+    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
+    pic_free(&p);
+    return wrote(s, a, t0, rc);
+}
+
+int cmd_export_hist(Session *s, const Args *a, GrErr *e)
+{
+    int W, H;
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
+    double t0 = now_ms();
+    VizHist h;
+    StrBuf t;
+    sb_init(&t);
+    float *data = hist_of(s, a, &h, &t, 40, e);
+    int rc = data ? viz_file_hist(arg_str(a, "file", ""), W, H, &h, e) : -1;
+    free(data);
+    sb_free(&t);
     return wrote(s, a, t0, rc);
 }
 
 int cmd_export_logits(Session *s, const Args *a, GrErr *e)
 {
-    if (png_file(a, e)) return CMD_ERR;
-    if (need_run(s, e)) return CMD_ERR;
+    int W, H;
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
     double t0 = now_ms();
-    const TraceEntry *te = acts_find(s->trace, "logits");
-    if (!acts_computed(s->trace, te)) return gr_fail(e, "export logits: run the forward pass to the logits first"), CMD_ERR;
-    int T = s->trace->T, V = s->m->cfg.vocab, top = (int)arg_int(a, "top", 15), W, H;
-    double temp = arg_num(a, "temp", 1.0);
-    size_of(a, &W, &H);
-    TensorView lv;
-    if (names_trace_view(s, te, &lv, e)) return CMD_ERR;
-    double *p = malloc(sizeof(double) * V);
-    int *ids = malloc(sizeof(int) * V);
-    if (!p || !ids) { free(p); free(ids); return gr_fail(e, "out of memory for a vocabulary of %d", V), CMD_ERR; }
-    softmax_temp(lv.data + (size_t)(T - 1) * V, V, temp, p);
-    sample_filter(p, V, top, 1.0f, ids);
-    if (top > V) top = V;
-    float vals[50];
-    char *labels[50];
-    for (int i = 0; i < top; i++) {
-        vals[i] = (float)p[ids[i]];
-        StrBuf b;
-        sb_init(&b);
-        tok_piece(&s->tok, ids[i], &b);
-        labels[i] = b.s ? b.s : strdup("");
-    }
-    char title[96];
-    snprintf(title, sizeof title, "Next-token probabilities (τ = %g)", temp);
-    int rc = viz_png_bars(arg_str(a, "file", ""), W, H, title, (const char *const *)labels, vals, top, e);
-    for (int i = 0; i < top; i++) free(labels[i]);
-    free(p);
-    free(ids);
+    const FieldVal *tv = arg(a, "temp");
+    double temps[FIELD_LIST_MAX];
+    int nt = tv->given ? tv->n : 1;
+    for (int i = 0; i < nt; i++) temps[i] = tv->given ? tv->list[i] : 1.0;
+    PicBars pb;
+    int rc = pic_logits(s, arg_int(a, "pos", -1), temps, nt, (int)arg_int(a, "top", 15), 1, &pb, e);
+    if (!rc) rc = viz_file_bars(arg_str(a, "file", ""), W, H, &pb.b, e);
+    pic_bars_free(&pb);
     return wrote(s, a, t0, rc);
 }
 
 int cmd_export_loss(Session *s, const Args *a, GrErr *e)
 {
-    if (png_file(a, e)) return CMD_ERR;
-    if (need_model(s, e)) return CMD_ERR;
-    if (!s->nloss) return gr_fail(e, "export loss: no loss curve yet (train first)"), CMD_ERR;
-    double t0 = now_ms();
     int W, H;
-    size_of(a, &W, &H);
-    int rc = viz_png_line(arg_str(a, "file", ""), W, H, "Training loss", "step", "loss", s->loss_curve, s->nloss,
-                          log((double)s->m->cfg.vocab), e);
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
+    if (need_model(s, e)) return CMD_ERR;
+    const LossHistory *h = &s->m->hist;
+    if (!h->n) return gr_fail(e, "export loss: no training yet since new or load (train first)"), CMD_ERR;
+    double t0 = now_ms();
+    /* x: the optimizer step of each point; validation points at the step they were taken */
+    float *xs = malloc(sizeof(float) * (size_t)h->n), *vx = malloc(sizeof(float) * (size_t)(h->nval + 1)),
+          *vy = malloc(sizeof(float) * (size_t)(h->nval + 1));
+    if (!xs || !vx || !vy) { free(xs), free(vx), free(vy); return gr_fail(e, "out of memory"), CMD_ERR; }
+    for (int i = 0; i < h->n; i++) xs[i] = (float)(h->step0 + 1 + i);
+    for (int i = 0; i < h->nval; i++) vx[i] = h->val[2 * i], vy[i] = h->val[2 * i + 1];
+    double lnv = log((double)s->m->cfg.vocab);
+    char ref[48];
+    snprintf(ref, sizeof ref, "ln V = %.2f", lnv);
+    const float *X[2] = {xs, vx}, *Y[2] = {h->loss, vy};
+    int N[2] = {h->n, h->nval};
+    const char *names[2] = {"train", "validation"};
+    StrBuf title;
+    sb_init(&title);
+    sb_puts(&title, "Training loss · ");
+    pic_model_desc(s, &title);
+    StrBuf sub;
+    sb_init(&sub);
+    sb_printf(&sub, "%d step%s since new or load (steps %ld–%ld); the dashed line is uniform guessing", h->n,
+              h->n == 1 ? "" : "s", h->step0 + 1, h->step0 + h->n);
+    VizLine l = {.nseries = h->nval ? 2 : 1, .x = X, .y = Y, .n = N, .names = names, .markers_from = 1, .ref = lnv,
+                 .ref_label = ref, .title = title.s, .subtitle = sub.s, .xtitle = "step", .ytitle = "loss (nats)"};
+    int rc = viz_file_line(arg_str(a, "file", ""), W, H, &l, e);
+    free(xs), free(vx), free(vy);
+    sb_free(&title);
+    sb_free(&sub);
     return wrote(s, a, t0, rc);
 }
 

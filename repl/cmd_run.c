@@ -4,6 +4,7 @@
 #include "expr.h"
 #include "names.h"
 #include "paths.h"
+#include "pictures.h"
 
 #include <errno.h>
 #include <math.h>
@@ -75,32 +76,106 @@ int cmd_run(Session *s, const Args *a, GrErr *e)
     return CMD_OK;
 }
 
-/* Shows a view: shape, stats and the leading values. */
-static void show_view(StrBuf *o, const char *label, const TensorView *v, int maxrows, int maxcols)
+/* A row's label: each leading index named by its dimension ("h2", "3 ␣be"). */
+static void show_row_label(Session *s, const TensorView *v, size_t row, StrBuf *b)
 {
+    int lead = v->ndim - 1, idx[TV_MAX_DIMS] = {0};
+    for (int d = lead - 1; d >= 0; d--) {
+        idx[d] = (int)(row % (size_t)v->shape[d]);
+        row /= (size_t)v->shape[d];
+    }
+    sb_clear(b);
+    for (int d = 0; d < lead; d++) {
+        if (d) sb_putc(b, ' ');
+        char dn = v->dimname[d];
+        int T = s->trace ? s->trace->T : -1;
+        if ((dn == 't' || dn == 's') && v->shape[d] == T) {
+            StrBuf p;
+            sb_init(&p);
+            tok_piece(&s->tok, s->trace->tokens_host[idx[d]], &p);
+            sb_printf(b, "t%d ", idx[d]);
+            StrBuf esc;
+            sb_init(&esc);
+            viz_label_escape(&esc, p.s ? p.s : "");
+            /* at most 8 columns of the piece */
+            const char *q = esc.s ? esc.s : "";
+            size_t n = strlen(q), i = 0;
+            int w = 0;
+            while (i < n) {
+                unsigned cp;
+                int k = gr_utf8_decode(q + i, n - i, &cp);
+                int cw = gr_utf8_width(q + i, (size_t)k);
+                if (w + cw > 8) break;
+                w += cw;
+                i += (size_t)k;
+            }
+            sb_putn(b, q, i);
+            if (i < n) sb_puts(b, "\xe2\x80\xa6");
+            sb_free(&esc);
+            sb_free(&p);
+        } else if (dn == 'v' && v->shape[d] == s->m->cfg.vocab) {
+            StrBuf p, esc;
+            sb_init(&p);
+            sb_init(&esc);
+            tok_piece(&s->tok, idx[d], &p);
+            viz_label_escape(&esc, p.s ? p.s : "");
+            sb_printf(b, "v%d %s", idx[d], esc.s ? esc.s : "");
+            sb_free(&p);
+            sb_free(&esc);
+        } else if (dn) {
+            sb_printf(b, "%c%d", dn, idx[d]);
+        } else {
+            sb_printf(b, "%d", idx[d]);
+        }
+    }
+    if (!b->s) sb_puts(b, "");
+}
+
+/* Shows a view: shape, stats and as many values as fit in width × maxrows. */
+static void show_view(Session *s, const char *label, const TensorView *v, int maxrows, int width)
+{
+    StrBuf *o = &s->out;
     char shp[64];
     tv_shape_str(v, shp, sizeof shp);
     TvStats st = tv_stats(v);
-    sb_printf(o, "%s %s  mean %.6g  std %.6g  min %.6g  max %.6g", label, shp, st.mean, st.std, st.min, st.max);
-    if (st.nan_count || st.inf_count) sb_printf(o, "  (%zu nan, %zu inf)", st.nan_count, st.inf_count);
+    sb_printf(o, "%s %s  ", label, shp);
+    expr_put_stats(o, &st);
     sb_putc(o, '\n');
     if (v->ndim == 0) {
-        sb_printf(o, "  %.6g\n", v->data[0]);
+        sb_puts(o, "  ");
+        expr_put_cell(o, v->data[0]);
+        sb_putc(o, '\n');
         return;
     }
-    int rows = 1, cols = v->shape[v->ndim - 1];
-    for (int i = 0; i < v->ndim - 1; i++) rows *= v->shape[i];
-    for (int r = 0; r < rows && r < maxrows; r++) {
-        sb_puts(o, "  ");
-        for (int c = 0; c < cols && c < maxcols; c++) {
-            float x = tv_get(v, (size_t)r * cols + c);
-            if (isinf(x)) sb_printf(o, " %9s", x < 0 ? "-inf" : "inf");
-            else sb_printf(o, " % 9.4f", x);
-        }
-        if (cols > maxcols) sb_printf(o, "  … (%d more)", cols - maxcols);
+    int cols = v->shape[v->ndim - 1];
+    size_t rows = tv_numel(v) / (size_t)(cols ? cols : 1);
+    StrBuf lab;
+    sb_init(&lab);
+    int lw = 0;
+    size_t shown_rows = rows < (size_t)maxrows ? rows : (size_t)maxrows;
+    for (size_t r = 0; r < shown_rows; r++) {
+        show_row_label(s, v, r, &lab);
+        int w = gr_utf8_width(lab.s, lab.len);
+        if (w > lw) lw = w;
+    }
+    int fit = (width - 2 - lw) / 11;
+    if (fit < 1) fit = 1;
+    int shown_cols = cols < fit ? cols : fit;
+    for (size_t r = 0; r < shown_rows; r++) {
+        show_row_label(s, v, r, &lab);
+        sb_printf(o, "  %s%*s", lab.s, lw - gr_utf8_width(lab.s, lab.len), "");
+        for (int c = 0; c < shown_cols; c++) expr_put_cell(o, tv_get(v, r * (size_t)cols + (size_t)c));
         sb_putc(o, '\n');
     }
-    if (rows > maxrows) sb_printf(o, "  … (%d more row%s)\n", rows - maxrows, rows - maxrows == 1 ? "" : "s");
+    sb_free(&lab);
+    size_t mr = rows - shown_rows;
+    int mc = cols - shown_cols;
+    if (mr || mc) {
+        sb_puts(o, "  …");
+        if (mc) sb_printf(o, " %d more column%s", mc, mc == 1 ? "" : "s");
+        if (mr) sb_printf(o, "%s %zu more row%s", mc ? "," : "", mr, mr == 1 ? "" : "s");
+        sb_puts(o, " (slice it: NAME[0:4, :8])\n");
+    }
 }
 
 static void show_stage_result(Session *s, int idx)
@@ -118,19 +193,16 @@ static void show_stage_result(Session *s, int idx)
         TensorView v;
         GrErr e;
         if (names_trace_view(s, outs[j], &v, &e)) continue;
-        show_view(&s->out, outs[j]->name, &v, 4, 6);
+        show_view(s, outs[j]->name, &v, 4, s->width);
     }
-    /* A small picture where one fits: the attention pattern of head 0. */
-    if (nout && outs[0]->def->kind == TK_PROB && outs[0]->def->shape == TS_HTK && s->trace->T <= 32) {
-        TensorView v;
+    /* A picture of what attention just computed: head 0's pattern (attn L H for others). */
+    if (nout && outs[0]->def->kind == TK_PROB && outs[0]->def->shape == TS_HTK && outs[0]->layer >= 0) {
         GrErr e;
-        if (!names_trace_view(s, outs[0], &v, &e)) {
-            int T = s->trace->T;
-            char **lab = token_labels(s, T);
-            VizOpts o = session_vopts(s);
-            viz_heatmap(&s->out, &o, "head 0", v.data, T, T, (const char *const *)lab, (const char *const *)lab, 1, &e);
-            free_labels(lab, T);
-        }
+        Pic p;
+        VizOpts o = session_vopts(s);
+        if (!pic_attn_at(s, outs[0]->layer, 0, -1, -1, -1, -1, VIZ_SCALE_DEFAULT, 0, &o, &p, &e))
+            pic_draw_term(&p, &o, &s->out, &e);
+        pic_free(&p);
     }
 }
 
@@ -249,7 +321,7 @@ int cmd_show(Session *s, const Args *a, GrErr *e)
     TensorView v;
     const char *spec = arg_str(a, "name", "");
     if (names_view(s, spec, &v, e)) return CMD_ERR;
-    show_view(&s->out, spec, &v, 8, 8);
+    show_view(s, spec, &v, (s->height > 0 ? s->height : 24) - 4, s->width);
     return CMD_OK;
 }
 
@@ -314,68 +386,47 @@ int cmd_loss(Session *s, const Args *a, GrErr *e)
 
 int cmd_logits(Session *s, const Args *a, GrErr *e)
 {
-    if (need_run(s, e)) return CMD_ERR;
-    const TraceEntry *te = acts_find(s->trace, "logits");
-    if (!acts_computed(s->trace, te)) return gr_fail(e, "logits have not been computed yet: 'continue' first"), CMD_ERR;
-    int T = s->trace->T, V = s->m->cfg.vocab;
-    long pos = arg_int(a, "pos", T - 1), top = arg_int(a, "top", 10);
-    if (pos < 0) pos += T;
     const FieldVal *tv = arg(a, "temp");
     double temps[FIELD_LIST_MAX];
     int nt = tv->given ? tv->n : 1;
     for (int i = 0; i < nt; i++) temps[i] = tv->given ? tv->list[i] : 1.0;
+    PicBars pb;
+    if (pic_logits(s, arg_int(a, "pos", -1), temps, nt, (int)arg_int(a, "top", 10), 0, &pb, e)) {
+        pic_bars_free(&pb);
+        return CMD_ERR;
+    }
+    int V = pb.V;
+    const float *logits = NULL;
     TensorView lv;
-    if (names_trace_view(s, te, &lv, e)) return CMD_ERR;
-    const float *logits = lv.data + (size_t)pos * V;
-    double *p = malloc(sizeof(double) * (size_t)V * nt);
-    int *ids = malloc(sizeof(int) * (size_t)V);
-    if (!p || !ids) { free(p); free(ids); return gr_fail(e, "out of memory for %d × %d probabilities", nt, V), CMD_ERR; }
-    for (int i = 0; i < nt; i++) softmax_temp(logits, V, temps[i], p + (size_t)i * V);
-    sample_filter(p, V, (int)top, 1.0f, ids); /* ordered by the first temperature */
-    StrBuf lab;
-    sb_init(&lab);
-    tok_piece(&s->tok, s->trace->tokens_host[pos], &lab);
-    sb_printf(&s->out, "next-token distribution after position %ld ('%s'), top %ld of %d\n", pos, lab.s ? lab.s : "",
-              top, V);
+    long pos = arg_int(a, "pos", -1);
+    if (pos < 0) pos += s->trace->T;
+    if (!names_trace_view(s, acts_find(s->trace, "logits"), &lv, e)) logits = lv.data + (size_t)pos * V;
+    sb_printf(&s->out, "%s\n", pb.title.s);
     sb_puts(&s->out, "  rank  token           logit");
     for (int i = 0; i < nt; i++) sb_printf(&s->out, "   temp=%-5g", temps[i]);
     sb_putc(&s->out, '\n');
-    for (long r = 0; r < top && r < V; r++) {
-        int id = ids[r];
+    StrBuf lab;
+    sb_init(&lab);
+    for (int r = 0; r < pb.top; r++) {
+        int id = pb.ids[r];
         sb_clear(&lab);
-        tok_piece(&s->tok, id, &lab);
-        char pad[64];
-        snprintf(pad, sizeof pad, "'%s'", lab.s ? lab.s : "");
-        int w = gr_utf8_width(pad, strlen(pad));
-        sb_printf(&s->out, "  %4ld  %s%*s %8.3f", r + 1, pad, w < 14 ? 14 - w : 0, "", logits[id]);
-        for (int i = 0; i < nt; i++) sb_printf(&s->out, "   %10.4f", p[(size_t)i * V + id]);
+        sb_putc(&lab, '\'');
+        viz_label_escape(&lab, pb.labels[r]);
+        sb_putc(&lab, '\'');
+        int w = gr_utf8_width(lab.s, lab.len);
+        sb_printf(&s->out, "  %4d  %s%*s %8.3f", r + 1, lab.s, w < 14 ? 14 - w : 0, "", logits ? logits[id] : NAN);
+        for (int i = 0; i < nt; i++) sb_printf(&s->out, "   %10.4f", pb.p[(size_t)i * V + id]);
         sb_putc(&s->out, '\n');
     }
-    sb_puts(&s->out, "  entropy (nats)              ");
-    for (int i = 0; i < nt; i++) sb_printf(&s->out, "   %10.4f", entropy(p + (size_t)i * V, V));
-    sb_printf(&s->out, "\n  (uniform would be ln V = %.4f)\n", log((double)V));
-    if (s->color != VIZ_COLOR_NONE) {
-        int nb = top < V ? (int)top : V;
-        float *vals = malloc(sizeof(float) * nb);
-        char **labels = calloc((size_t)nb, sizeof(char *));
-        for (int r = 0; vals && labels && r < nb; r++) {
-            vals[r] = (float)p[ids[r]];
-            sb_clear(&lab);
-            tok_piece(&s->tok, ids[r], &lab);
-            labels[r] = strdup(lab.s ? lab.s : "");
-        }
-        VizOpts o = session_vopts(s);
-        char title[96];
-        snprintf(title, sizeof title, "p(next) at temp %g", temps[0]);
-        if (vals && labels) viz_bars(&s->out, &o, title, (const char *const *)labels, vals, nb, e);
-        for (int r = 0; labels && r < nb; r++) free(labels[r]);
-        free(labels);
-        free(vals);
-    }
     sb_free(&lab);
-    free(ids);
-    free(p);
-    return CMD_OK;
+    sb_puts(&s->out, "  entropy (nats)              ");
+    for (int i = 0; i < nt; i++) sb_printf(&s->out, "   %10.4f", entropy(pb.p + (size_t)i * V, V));
+    sb_printf(&s->out, "\n  (uniform would be ln V = %.4f)\n", log((double)V));
+    VizOpts o = session_vopts(s);
+    pb.b.title = NULL; /* said above the table */
+    int rc = viz_term_bars(&s->out, &o, &pb.b, e);
+    pic_bars_free(&pb);
+    return rc ? CMD_ERR : CMD_OK;
 }
 
 /* ---------------- generation ---------------- */

@@ -9,7 +9,7 @@
 
 #define END {.name = NULL}
 #define OPT_POS .flags = FF_OPTIONAL
-#define SIZE_OPT {.name = "size", .kind = FK_SIZE, .lo = 64, .hi = 8192, .meta = "WxH", .def = "1600x1000", \
+#define SIZE_OPT {.name = "size", .kind = FK_SIZE, .lo = 64, .hi = 8192, .meta = "WxH", .def = "1920x1080", \
                   .help = "picture size in pixels"}
 
 static const FieldDef HELP_POS[] = {
@@ -107,36 +107,64 @@ static const FieldDef GENERATE_OPTS[] = {
     {.name = "nocache", .kind = FK_FLAG, .help = "recompute the whole window for every token (same tokens, slower)"},
     END};
 
-#define LAYER_ROW {.name = "layer", .kind = FK_INT, .lo = 0, .hi = 4095, .dyn = DYN_LAYER, .meta = "LAYER", \
-                   .help = "the block"}
+#define LAYER_ROW {.name = "layer", .kind = FK_INT, .lo = 0, .hi = 4095, .dyn = DYN_LAYER, .choices = "all", \
+                   .comp = COMP_CHOICES, .meta = "LAYER|all", .help = "the block, or all of them"}
 #define HEAD_ROW {.name = "head", .kind = FK_INT, .lo = 0, .hi = 4095, .dyn = DYN_HEAD, .choices = "all", OPT_POS, \
                   .comp = COMP_CHOICES, .meta = "HEAD|all", .def = "all", .help = "one head, or all side by side"}
 static const FieldDef ATTN_POS[] = {LAYER_ROW, HEAD_ROW, END};
+
+/* What every heatmap takes, in the terminal and in files. */
+#define SCALE_OPTS \
+    {.name = "scale", .kind = FK_CHOICE, .choices_fn = viz_scale_choices, .comp = COMP_CHOICES, \
+     .def = "by kind (fixed 0–1 for probabilities, ±max|x| for signed)", \
+     .help = "fixed (0–1, or ±1), auto (the data's range), row (each row to its own max), log"}, \
+    {.name = "clip", .kind = FK_FLOAT, .lo = 50, .hi = 100, .meta = "PCT", \
+     .help = "signed data: range ±the PCT-th percentile of |x| (outliers saturate)"}, \
+    {.name = "rows", .kind = FK_RANGE, .lo = 0, .hi = 1e9, .meta = "A:B", .def = "all (attn: the most recent that fit)", \
+     .help = "a window of rows, A..B-1"}, \
+    {.name = "cols", .kind = FK_RANGE, .lo = 0, .hi = 1e9, .meta = "A:B", \
+     .def = "all (attn: the diagonal and the most recent keys that fit)", .help = "a window of columns, A..B-1"}
+static const FieldDef HEAT_OPTS[] = {SCALE_OPTS, END};
+#define SCALE_HELP \
+    "  colours: viridis (sequential) for probabilities and patterns on a fixed 0–1 scale, so\n" \
+    "  pictures of different heads, layers and runs compare; ColorBrewer RdBu (diverging,\n" \
+    "  colour-blind safe, white at 0) for signed values: residuals, weights, scores.\n" \
+    "  Masked cells have their own glyph (· in colour, / without), exactly 0 is blank, and\n" \
+    "  the lowest non-zero bucket has its own glyph. A map larger than the screen is pooled:\n" \
+    "  each cell shows the value of largest magnitude in its block (the picture says so)."
 
 static const FieldDef HIST_OPTS[] = {
     {.name = "bins", .kind = FK_INT, .lo = 1, .hi = 200, .meta = "N", .def = "20", .help = "number of bins"}, END};
 
 /* export: one row per picture */
-#define FILE_ROW {.name = "file", .kind = FK_PATH_OUT, .comp = COMP_FILE, .meta = "FILE.png", .help = "the PNG to write"}
+#define FILE_ROW {.name = "file", .kind = FK_PATH_OUT, .comp = COMP_FILE, .meta = "FILE.png|FILE.svg", \
+                  .help = "the picture to write: PNG, or SVG with text labels (by the extension)"}
 static const FieldDef EXPORT_ATTN_POS[] = {LAYER_ROW, HEAD_ROW, FILE_ROW, END};
 static const FieldDef EXPORT_NAME_POS[] = {
     {.name = "name", .kind = FK_NAME, .comp = COMP_TENSOR, .meta = "NAME[slice]", .help = "a tensor ('help names')"},
     FILE_ROW, END};
 static const FieldDef EXPORT_FILE_POS[] = {FILE_ROW, END};
 static const FieldDef EXPORT_SIZE_OPTS[] = {SIZE_OPT, END};
+static const FieldDef EXPORT_HEAT_OPTS[] = {SCALE_OPTS, SIZE_OPT, END};
 static const FieldDef EXPORT_HIST_OPTS[] = {
     {.name = "bins", .kind = FK_INT, .lo = 1, .hi = 200, .meta = "N", .def = "40", .help = "number of bins"}, SIZE_OPT, END};
 static const FieldDef EXPORT_LOGITS_OPTS[] = {
-    {.name = "temp", .kind = FK_FLOAT, .lo = 1e-6, .hi = 1e6, .meta = "X", .def = "1", .help = "temperature"},
+    {.name = "temp", .kind = FK_LIST, .lo = 1e-6, .hi = 1e6, .meta = "X,Y,...", .def = "1",
+     .help = "temperatures, one panel each (τ in the picture)"},
     {.name = "top", .kind = FK_INT, .lo = 1, .hi = 50, .meta = "N", .def = "15", .help = "how many tokens"},
+    {.name = "pos", .kind = FK_INT, .lo = -1000000, .hi = 1000000, .dyn = DYN_POS, .meta = "POS", .def = "-1 (the last)",
+     .help = "the position whose next token is predicted"},
     SIZE_OPT, END};
 
 static const Command EXPORT_SUBS[] = {
-    {"attn", cmd_export_attn, EXPORT_ATTN_POS, EXPORT_SIZE_OPTS, NULL, NULL, "attention pattern of one head or all", NULL},
+    {"attn", cmd_export_attn, EXPORT_ATTN_POS, EXPORT_HEAT_OPTS, NULL, NULL,
+     "attention pattern of one head, a layer's heads, a head through the layers, or all", SCALE_HELP},
     {"hist", cmd_export_hist, EXPORT_NAME_POS, EXPORT_HIST_OPTS, NULL, NULL, "histogram of any tensor", NULL},
-    {"heatmap", cmd_export_heatmap, EXPORT_NAME_POS, EXPORT_SIZE_OPTS, NULL, NULL, "heatmap of a 2-D slice", NULL},
-    {"logits", cmd_export_logits, EXPORT_FILE_POS, EXPORT_LOGITS_OPTS, NULL, NULL, "next-token probabilities", NULL},
-    {"loss", cmd_export_loss, EXPORT_FILE_POS, EXPORT_SIZE_OPTS, NULL, NULL, "the training loss curve", NULL},
+    {"heatmap", cmd_export_heatmap, EXPORT_NAME_POS, EXPORT_HEAT_OPTS, NULL, NULL, "heatmap of a 2-D slice", SCALE_HELP},
+    {"logits", cmd_export_logits, EXPORT_FILE_POS, EXPORT_LOGITS_OPTS, NULL, NULL,
+     "next-token probabilities, several temperatures side by side", NULL},
+    {"loss", cmd_export_loss, EXPORT_FILE_POS, EXPORT_SIZE_OPTS, NULL, NULL,
+     "the loss since new or load: train and validation curves, and ln V", NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -205,10 +233,12 @@ const Command COMMANDS[] = {
     {"logits", cmd_logits, LOGITS_POS, LOGITS_OPTS, NULL, NULL, "next-token probabilities under temperatures", NULL},
     {"generate", cmd_generate, GENERATE_POS, GENERATE_OPTS, NULL, NULL, "stream N tokens through the KV cache",
      "  ablations stay in force; the ids are kept: eval generated"},
-    {"attn", cmd_attn, ATTN_POS, NULL, NULL, NULL, "attention heatmap with token labels", NULL},
+    {"attn", cmd_attn, ATTN_POS, HEAT_OPTS, NULL, NULL, "attention heatmap with token labels",
+     "  attn L H: one head; attn L: the layer's heads; attn all H: head H in every layer;\n"
+     "  attn all: layers × heads as thumbnails\n" SCALE_HELP},
     {"hist", cmd_hist, NAME_POS, HIST_OPTS, NULL, NULL, "histogram of any weight or activation", NULL},
-    {"heatmap", cmd_heatmap, NAME_POS, NULL, NULL, NULL, "heatmap of any 2-D slice", NULL},
-    {"export", NULL, NULL, NULL, NULL, EXPORT_SUBS, "the same pictures as PNG", NULL},
+    {"heatmap", cmd_heatmap, NAME_POS, HEAT_OPTS, NULL, NULL, "heatmap of any 2-D slice", SCALE_HELP},
+    {"export", NULL, NULL, NULL, NULL, EXPORT_SUBS, "the same pictures as PNG or SVG (1920x1080, for slides)", NULL},
     {"dump", cmd_dump, DUMP_POS, NULL, NULL, NULL, "write a tensor for other tools (.npy or .safetensors)", NULL},
     {"ablate", cmd_ablate, ABLATE_POS, NULL, NULL, NULL, "replace a tensor in the forward pass (run, step, generate)",
      "  zero       all zeros\n"

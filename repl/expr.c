@@ -950,13 +950,13 @@ static void put_num(StrBuf *b, const char *fmt, double x)
     sb_puts(b, buf);
 }
 
-static void put_cell(StrBuf *b, double x)
+void expr_put_cell(StrBuf *b, double x)
 {
     char buf[64];
     StrBuf t;
     sb_init(&t);
     put_num(&t, "%.4g", x);
-    snprintf(buf, sizeof buf, " %9s", t.s ? t.s : "");
+    snprintf(buf, sizeof buf, " %10s", t.s ? t.s : ""); /* "%.4g" is at most 10 wide: -1.234e-05 */
     sb_puts(b, buf);
     sb_free(&t);
 }
@@ -986,10 +986,10 @@ static void put_row(StrBuf *b, const ExprValue *v, size_t row, int L, int label_
     const float *x = v->data + row * (size_t)L;
     for (int j = 0; j < L; j++) {
         if (L > 8 && j == 4) {
-            sb_puts(b, "       ...");
+            sb_puts(b, "        ...");
             j = L - 4;
         }
-        put_cell(b, x[j]);
+        expr_put_cell(b, x[j]);
     }
     sb_putc(b, '\n');
 }
@@ -1035,16 +1035,21 @@ void expr_format(const ExprValue *v, StrBuf *out)
         return;
     }
     TvStats s = tv_stats(&t);
+    expr_put_stats(out, &s);
+}
+
+void expr_put_stats(StrBuf *out, const TvStats *s)
+{
     sb_puts(out, "mean ");
-    put_num(out, "%.6g", s.mean);
+    put_num(out, "%.4g", s->mean);
     sb_puts(out, "  std ");
-    put_num(out, "%.6g", s.std);
+    put_num(out, "%.4g", s->std);
     sb_puts(out, "  min ");
-    put_num(out, "%.6g", s.min);
+    put_num(out, "%.4g", s->min);
     sb_puts(out, "  max ");
-    put_num(out, "%.6g", s.max);
-    if (s.nan_count) sb_printf(out, "  nan %zu", s.nan_count);
-    if (s.inf_count) sb_printf(out, "  inf %zu", s.inf_count);
+    put_num(out, "%.4g", s->max);
+    if (s->nan_count) sb_printf(out, "  nan %zu", s->nan_count);
+    if (s->inf_count) sb_printf(out, "  inf %zu", s->inf_count);
 }
 
 int expr_truthy(const ExprValue *v)

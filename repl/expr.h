@@ -62,6 +62,10 @@ void expr_value_free(ExprValue *v);
  * its shape, up to 8 rows of up to 8 values (head and tail with "..."), and a line of
  * mean/std/min/max (a boolean tensor: how many are true). No trailing newline. */
 void expr_format(const ExprValue *v, StrBuf *out);
+/* The one number format of tables (show, eval, step): "%.4g" right-aligned in 11
+ * columns; statistics "mean … std … min … max …" in "%.4g". */
+void expr_put_cell(StrBuf *b, double x);
+void expr_put_stats(StrBuf *out, const TvStats *s);
 
 /* For check: true if v is a non-zero scalar or a tensor whose every element is
  * non-zero. NaN is false. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 int tui_main(Session *s);     /* repl/tui.c */
@@ -115,8 +116,16 @@ int main(int argc, char **argv)
     s.color = no_color ? VIZ_COLOR_NONE : viz_color_detect(out_tty);
     s.color_auto = !no_color;
     s.plain = plain || !in_tty || !out_tty;
-    const char *cols = getenv("COLUMNS");
-    if (cols && atoi(cols) >= 20) s.width = atoi(cols);
+    /* The terminal's size; 80 × 24 when output is not a terminal, so transcripts are
+     * the same everywhere (COLUMNS and LINES override both). */
+    struct winsize ws;
+    if (out_tty && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20 && ws.ws_row >= 5) {
+        s.width = ws.ws_col;
+        s.height = ws.ws_row;
+    }
+    const char *cols = getenv("COLUMNS"), *lines = getenv("LINES");
+    if (cols && atoi(cols) >= 20) s.width = atoi(cols) > 1000 ? 1000 : atoi(cols);
+    if (lines && atoi(lines) >= 5) s.height = atoi(lines) > 1000 ? 1000 : atoi(lines);
     signal(SIGINT, on_sigint);
 
     if (model) {

@@ -53,7 +53,7 @@ static int sc_T(Session *s, TensorView *o, GrErr *e)
 static int sc_loss(Session *s, TensorView *o, GrErr *e)
 {
     if (!s->trace || isnan(s->trace->loss))
-        return gr_fail(e, s->nloss ? "no loss yet: 'run' a text of at least two tokens first (after training: "
+        return gr_fail(e, s->m && s->m->hist.n ? "no loss yet: 'run' a text of at least two tokens first (after training: "
                                      "train_loss and val_loss)"
                                    : "no loss yet: 'run' a text of at least two tokens first");
     *o = scalar_view(s->trace->loss);
@@ -68,22 +68,26 @@ static int sc_clean_loss(Session *s, TensorView *o, GrErr *e)
 }
 static int sc_val_loss(Session *s, TensorView *o, GrErr *e)
 {
-    if (!s->nval || isnan(s->val_curve[s->nval - 1])) return gr_fail(e, "no validation loss yet: train first");
-    *o = scalar_view(s->val_curve[s->nval - 1]);
+    NEED_MODEL;
+    const LossHistory *h = &s->m->hist;
+    if (!h->nval || isnan(h->val[2 * h->nval - 1])) return gr_fail(e, "no validation loss yet: train first");
+    *o = scalar_view(h->val[2 * h->nval - 1]);
     return 0;
 }
 static int sc_train_loss(Session *s, TensorView *o, GrErr *e)
 {
-    if (!s->nloss) return gr_fail(e, "no training loss yet: train first");
-    *o = scalar_view(s->loss_curve[s->nloss - 1]);
+    NEED_MODEL;
+    if (!s->m->hist.n) return gr_fail(e, "no training loss yet: train first");
+    *o = scalar_view(s->m->hist.loss[s->m->hist.n - 1]);
     return 0;
 }
 static int sc_loss_curve(Session *s, TensorView *o, GrErr *e)
 {
     static float *buf;
     static int cap;
-    if (!s->nloss) return gr_fail(e, "no loss curve yet: train first");
-    return list_view(&buf, &cap, s->nloss, NULL, s->loss_curve, o, e);
+    NEED_MODEL;
+    if (!s->m->hist.n) return gr_fail(e, "no loss curve yet: train first");
+    return list_view(&buf, &cap, s->m->hist.n, NULL, s->m->hist.loss, o, e);
 }
 static int sc_ids(Session *s, TensorView *o, GrErr *e)
 {
@@ -120,7 +124,7 @@ static const ScalarDef SCALARS[] = {
     {"clean_loss", sc_clean_loss, "the last run's loss without the ablations"},
     {"train_loss", sc_train_loss, "the last training step's loss"},
     {"val_loss", sc_val_loss, "the last validation loss"},
-    {"loss_curve", sc_loss_curve, "training loss of every step of the last train (1-D)"},
+    {"loss_curve", sc_loss_curve, "training loss of every step since new or load (1-D; saved with the model)"},
     {"ids", sc_ids, "the last run's token ids (1-D)"},
     {"generated", sc_generated, "the last generate's token ids (1-D)"},
 };

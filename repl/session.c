@@ -29,7 +29,8 @@ void session_init(Session *s)
     s->seed = 1337;
     rng_seed(&s->rng, s->seed);
     sample_cfg_default(&s->samp);
-    s->width = 100;
+    s->width = 80;
+    s->height = 24;
     s->flush = flush_stdout_cb;
     s->report = report_stderr;
 }
@@ -41,8 +42,6 @@ void session_free(Session *s)
     free(s->run_text);
     model_free(s->m);
     tok_free(&s->tok);
-    free(s->loss_curve);
-    free(s->val_curve);
     free(s->gen_ids);
     sb_free(&s->out);
 }
@@ -243,7 +242,7 @@ int need_run(Session *s, GrErr *e)
 
 VizOpts session_vopts(const Session *s)
 {
-    VizOpts o = {.color = s->color, .width = s->width};
+    VizOpts o = {.color = s->color, .width = s->width, .height = s->height};
     return o;
 }
 

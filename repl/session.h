@@ -34,14 +34,11 @@ typedef struct Session {
     StrBuf out;
     VizColor color;
     int color_auto;            /* `set color auto`: follow the terminal */
-    int width;
+    int width, height;         /* the terminal (or pane); 80 × 24 when output is not a terminal */
     int is_tty, plain;
     /* the last generate's ids */
     int *gen_ids;
     int ngen, gen_cap;
-    /* training */
-    float *loss_curve, *val_curve;
-    int nloss, nval, loss_cap, val_cap;
     /* scripts and lessons */
     const char *src_file;      /* for file:line: in errors */
     int src_line;

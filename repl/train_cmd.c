@@ -7,18 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void push(float **arr, int *n, int *cap, float v)
-{
-    if (*n == *cap) {
-        int c = *cap ? 2 * *cap : 256;
-        float *na = realloc(*arr, sizeof(float) * (size_t)c);
-        if (!na) return;
-        *arr = na;
-        *cap = c;
-    }
-    (*arr)[(*n)++] = v;
-}
-
 int cmd_train(Session *s, const Args *a, GrErr *e)
 {
     if (need_model(s, e)) return CMD_ERR;
@@ -61,8 +49,6 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
     sb_printf(&s->out, "training on %s: %zu train / %zu val tokens, batch %d × ctx %d%s, lr %g → %g, %ld step%s (ln V = %.3f)\n",
               ds.name, ds.ntrain, ds.nval, tc->batch, tc->ctx, acc, tc->lr, tc->min_lr, steps, steps == 1 ? "" : "s", lnv);
     if (s->flush) s->flush(s);
-    s->nloss = 0;
-    s->nval = 0;
     g_interrupted = 0;
     long done = 0;
     double tok_s = 0, t_total = 0;
@@ -75,13 +61,14 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
             break;
         }
         done++;
-        push(&s->loss_curve, &s->nloss, &s->loss_cap, si.loss);
+        model_hist_loss(s->m, si.loss);
+        s->m->unsaved = 1;
         t_total += si.ms;
         tok_s = si.tok_s;
         int last = i + 1 == steps || g_interrupted;
         if ((tc->eval_every > 0 && (i + 1) % tc->eval_every == 0) || last) {
             last_val = trainer_eval(t);
-            push(&s->val_curve, &s->nval, &s->val_cap, last_val);
+            model_hist_val(s->m, s->m->step, last_val);
         }
         double eta = (steps - i - 1) * (t_total / done) / 1e3;
         if (s->is_tty) {
@@ -100,14 +87,16 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
     trainer_free(t);
     data_free(&ds);
     VizOpts o = session_vopts(s);
-    if (s->nloss > 1) {
+    const LossHistory *hist = &s->m->hist;
+    if (hist->n > 1) {
         sb_puts(&s->out, "loss ");
-        viz_sparkline(&s->out, &o, s->loss_curve, s->nloss);
+        o.width -= 5; /* after "loss ": the line never wraps */
+        viz_sparkline(&s->out, &o, hist->loss, hist->n);
         if (s->out.len && s->out.s[s->out.len - 1] != '\n') sb_putc(&s->out, '\n');
     }
     if (done)
         sb_printf(&s->out, "%s after %ld step%s: train loss %.4f, val loss %.4f (ln V = %.3f); %.0f tokens/s, %.1f s\n",
-                  interrupted ? "stopped (Ctrl-C)" : "done", done, done == 1 ? "" : "s", s->loss_curve[s->nloss - 1],
+                  interrupted ? "stopped (Ctrl-C)" : "done", done, done == 1 ? "" : "s", hist->loss[hist->n - 1],
                   last_val, lnv, tok_s, t_total / 1e3);
     /* The old trace describes the old weights: run its text again. */
     GrErr ig;

@@ -221,6 +221,7 @@ static void layout(void)
     T.pane.h = T.pane_h;
     /* Renderers clip to the pane; a width set by hand ('set width N') sticks. */
     if (T.s->width == T.width_set || T.width_set == 0) T.s->width = T.width_set = T.pane_w < 20 ? 20 : T.pane_w;
+    T.s->height = T.pane_h < 5 ? 5 : T.pane_h;
 }
 
 static void draw(void)

@@ -1,176 +1,13 @@
-/* test_viz.c — terminal renderers (golden text, colour escapes, width clipping,
- * label alignment) and PNG export (decoded back with stb_image).
+/* test_viz.c — the terminal pictures: golden text of every picture at 80 and 160 columns
+ * in colour and without, cells that can never be mistaken for one another, the fixed
+ * scale that lets two pictures compare, width clipping, scales, pooling, colour maps,
+ * bars whose lengths are the probabilities. The file pictures are test_viz_file.c.
  *
  * Golden files live in tests/golden/viz/ (read relative to the repo root, where the
  * tests run). VIZ_GOLDEN_UPDATE=1 rewrites them from the current output. */
-#include "harness.h"
-#include "viz/viz.h"
+#include "viz_util.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wall"
-#pragma GCC diagnostic ignored "-Wextra"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#define STBI_ONLY_PNG
-#include <stb_image.h>
-#pragma GCC diagnostic pop
-#pragma GCC diagnostic ignored "-Wunused-function"
-
-#define GOLDEN_DIR "tests/golden/viz/"
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static double cpu_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-/* ---- helpers ------------------------------------------------------------------ */
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    StrBuf b;
-    sb_init(&b);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) sb_putn(&b, buf, n);
-    fclose(f);
-    if (!b.s) sb_puts(&b, "");
-    return b.s;
-}
-
-/* Compares got with tests/golden/viz/NAME (or rewrites it under VIZ_GOLDEN_UPDATE). */
-static void check_golden(const char *name, const char *got)
-{
-    char path[256];
-    snprintf(path, sizeof path, GOLDEN_DIR "%s", name);
-    const char *upd = getenv("VIZ_GOLDEN_UPDATE");
-    if (upd && *upd && strcmp(upd, "0") != 0) {
-        FILE *f = fopen(path, "wb");
-        CHECK(f != NULL);
-        if (f) {
-            fputs(got, f);
-            fclose(f);
-        }
-        return;
-    }
-    char *want = read_file(path);
-    if (!want) fprintf(stderr, "missing golden file %s (run from the repo root)\n", path);
-    CHECK(want != NULL);
-    if (want) CHECK_STR(got, want);
-    free(want);
-}
-
-/* Calls fn(line, len, ctx) for each line of s (without the newline). */
-typedef void (*LineFn)(const char *line, size_t len, void *ctx);
-static void each_line(const char *s, LineFn fn, void *ctx)
-{
-    while (s && *s) {
-        const char *nl = strchr(s, '\n');
-        size_t len = nl ? (size_t)(nl - s) : strlen(s);
-        fn(s, len, ctx);
-        s += len + (nl ? 1 : 0);
-    }
-}
-
-typedef struct {
-    int maxw, widest, bad, lines;
-} WidthCtx;
-static void width_line(const char *line, size_t len, void *vctx)
-{
-    WidthCtx *c = vctx;
-    int w = viz_display_width(line, len);
-    c->lines++;
-    if (w > c->widest) c->widest = w;
-    if (w > c->maxw) {
-        c->bad++;
-        fprintf(stderr, "line wider than %d (%d): %.*s\n", c->maxw, w, (int)len, line);
-    }
-}
-static int max_line_width(const char *s, int limit, int *nbad)
-{
-    WidthCtx c = {limit, 0, 0, 0};
-    each_line(s, width_line, &c);
-    if (nbad) *nbad = c.bad;
-    return c.widest;
-}
-
-/* Every line containing an escape code ends with a reset. */
-typedef struct {
-    int bad;
-} ResetCtx;
-static void reset_line(const char *line, size_t len, void *vctx)
-{
-    ResetCtx *c = vctx;
-    if (memchr(line, '\x1b', len) && (len < 4 || memcmp(line + len - 4, "\x1b[0m", 4) != 0)) c->bad++;
-}
-static int lines_without_reset(const char *s)
-{
-    ResetCtx c = {0};
-    each_line(s, reset_line, &c);
-    return c.bad;
-}
-
-/* Display column of the first occurrence of ch in each line that has it, and the
- * line's display width: all must agree. */
-typedef struct {
-    char ch;
-    int col, width, n, bad;
-} AlignCtx;
-static void align_line(const char *line, size_t len, void *vctx)
-{
-    AlignCtx *c = vctx;
-    const char *p = memchr(line, c->ch, len);
-    if (!p) return;
-    int col = viz_display_width(line, (size_t)(p - line)), w = viz_display_width(line, len);
-    if (c->n == 0) {
-        c->col = col;
-        c->width = w;
-    } else if (col != c->col || w != c->width) {
-        c->bad++;
-        fprintf(stderr, "misaligned (col %d vs %d, width %d vs %d): %.*s\n", col, c->col, w, c->width, (int)len,
-                line);
-    }
-    c->n++;
-}
-
-/* ---- shared test data ------------------------------------------------------------------ */
-
-/* "Việt" precomposed (ệ = U+1EC7) and decomposed (e + U+0323 + U+0302), a wide
- * character, a newline, a leading space, a long token. */
-static const char *const LABELS[6] = {"The", " cat", "Vi\xe1\xbb\x87t", "Vie\xcc\xa3\xcc\x82t", "\xe5\xad\x97", "a\nb"};
-
-static void causal_matrix(float *d, int n)
-{
-    for (int r = 0; r < n; r++) {
-        float s = 0;
-        for (int c = 0; c <= r; c++) s += (float)(c + 1);
-        for (int c = 0; c < n; c++) d[r * n + c] = c <= r ? (float)(c + 1) / s : 0.0f;
-    }
-}
-
-/* ---- colour modes ------------------------------------------------------------------ */
+/* ---- colour modes and labels ---- */
 
 TEST(color_parse_name)
 {
@@ -241,181 +78,88 @@ TEST(label_escape)
     sb_free(&b);
 }
 
-/* ---- golden text (NONE mode) ------------------------------------------------------------------ */
 
-TEST(golden_heatmap)
-{
-    float d[36];
-    causal_matrix(d, 6);
-    d[2 * 6 + 0] = 0.0f; /* an unmasked zero: drawn as ' ', not as the mask */
-    d[5 * 6 + 3] = NAN;  /* masked like the upper triangle */
-    VizOpts o = {VIZ_COLOR_NONE, 60};
-    StrBuf b;
-    sb_init(&b);
-    GrErr e = {{0}};
-    CHECK(viz_heatmap(&b, &o, "L0 H0 attention", d, 6, 6, LABELS, LABELS, 1, &e) == 0);
-    check_golden("heatmap_none.txt", b.s);
-    /* the row lines: frame at the same display column, same display width */
-    AlignCtx a = {'|', 0, 0, 0, 0};
-    each_line(b.s, align_line, &a);
-    CHECK(a.n == 6);
-    CHECK(a.bad == 0);
-    CHECK(strchr(b.s, '\x1b') == NULL);
-    /* the unmasked zero is ' ', the NaN and the upper triangle are '/' */
-    CHECK(strstr(b.s, "|  ") != NULL || strstr(b.s, "| ") != NULL);
+/* ---- every terminal picture ---- */
 
-    /* other column labels: index legend; no labels at all: indices */
-    sb_clear(&b);
-    const char *cols[6] = {"c0", "c1", "c2", "c3", "c4", "\xe5\xad\x97\xe5\xad\x97"};
-    CHECK(viz_heatmap(&b, &o, NULL, d, 6, 6, NULL, cols, 0, &e) == 0);
-    check_golden("heatmap_none_nolabels.txt", b.s);
-
-    sb_clear(&b);
-    const float *ds[3] = {d, d, d};
-    const char *subs[3] = {"head 0", "head 1", "head 2"};
-    CHECK(viz_heatmap_multi(&b, &o, "layer 0", ds, subs, 3, 6, 6, LABELS, LABELS, 1, &e) == 0);
-    check_golden("heatmap_multi_none.txt", b.s);
-    int bad = 0;
-    CHECK(max_line_width(b.s, 60, &bad) <= 60);
-    sb_free(&b);
-}
-
-TEST(golden_hist)
-{
-    float v[200];
-    for (int i = 0; i < 200; i++) v[i] = (float)((i * 37) % 101) / 50.0f - 1.0f; /* -1 .. 1 */
-    v[7] = NAN;
-    v[8] = INFINITY;
-    v[9] = -INFINITY;
-    VizOpts o = {VIZ_COLOR_NONE, 60};
-    StrBuf b;
-    sb_init(&b);
-    GrErr e = {{0}};
-    CHECK(viz_hist(&b, &o, "weights", v, 200, 8, &e) == 0);
-    check_golden("hist_none.txt", b.s);
-    CHECK(strstr(b.s, "not binned: 1 nan  1 +inf  1 -inf") != NULL);
-    CHECK(strstr(b.s, "n 197") != NULL);
-    /* counts add up to the finite values */
-    long total = 0;
-    for (const char *p = b.s; (p = strchr(p, '[')) != NULL; p++) {
-        const char *q = strpbrk(p, ")]");
-        if (q) total += strtol(q + 1, NULL, 10);
-    }
-    CHECK(total == 197);
-    /* constant data still makes a histogram */
-    float k[5] = {2, 2, 2, 2, 2};
-    sb_clear(&b);
-    CHECK(viz_hist(&b, &o, NULL, k, 5, 3, &e) == 0);
-    CHECK(strstr(b.s, "mean 2  std 0") != NULL);
-    sb_free(&b);
-}
-
-TEST(golden_bars_sparkline_gauge)
-{
-    const float p[6] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.0f, 0.0625f};
-    const float lg[6] = {3.25f, -1.5f, 0.75f, -4.0f, 8.5f, NAN};
-    float loss[64];
-    for (int i = 0; i < 64; i++) loss[i] = 10.8f - 8.0f * (float)i / 63.0f + ((i % 5) == 0 ? 0.5f : 0.0f);
-    VizOpts o = {VIZ_COLOR_NONE, 60};
-    StrBuf b;
-    sb_init(&b);
-    GrErr e = {{0}};
-    CHECK(viz_bars(&b, &o, "next token", LABELS, p, 6, &e) == 0);
-    CHECK(viz_bars(&b, &o, "logits", LABELS, lg, 6, &e) == 0);
-    viz_sparkline(&b, &o, loss, 64);
-    viz_sparkline(&b, &o, loss, 10);
-    viz_gauge(&b, &o, "loss", 10.83, 10.825, "ln(V)", 12);
-    check_golden("bars_spark_gauge_none.txt", b.s);
-    CHECK(strstr(b.s, "0.500") != NULL);
-    CHECK(strstr(b.s, "nan") != NULL);
-    CHECK(strstr(b.s, "min 2.8  max 11.3  last 2.8") != NULL);
-    CHECK(strstr(b.s, "ln(V) 10.825") != NULL);
-    CHECK(strchr(b.s, '\x1b') == NULL);
-    sb_free(&b);
-}
-
-/* ---- colour modes ------------------------------------------------------------------ */
-
+/* One-character pieces (a label line), short pieces (vertical labels), long and wide
+ * pieces (index ticks and a key list), signed data, grids, histogram, bars, sparkline,
+ * gauge. */
 static void render_all(StrBuf *b, VizColor m, int width)
 {
-    float d[64 * 64];
-    causal_matrix(d, 64);
-    const char *labs[64];
-    char store[64][32];
-    for (int i = 0; i < 64; i++) {
-        snprintf(store[i], sizeof store[i], i % 3 ? " token%d" : "Vi\xe1\xbb\x87t\xe5\xad\x97%d", i);
-        labs[i] = store[i];
-    }
-    float v[1000];
-    for (int i = 0; i < 1000; i++) v[i] = (float)sin(i * 0.37) * 3;
-    VizOpts o = {m, width};
+    VizOpts o = {.color = m, .width = width};
     GrErr e = {{0}};
-    const float *ds[4] = {d, d, d, d};
-    CHECK(viz_heatmap(b, &o, "a rather long title that will not fit in a narrow terminal at all", d, 64, 64, labs,
-                      labs, 1, &e) == 0);
-    CHECK(viz_heatmap(b, &o, "small", d, 6, 6, LABELS, LABELS, 1, &e) == 0);
-    CHECK(viz_heatmap_multi(b, &o, "heads", ds, NULL, 4, 12, 12, labs, labs, 1, &e) == 0);
-    CHECK(viz_hist(b, &o, "hist", v, 1000, 20, &e) == 0);
-    CHECK(viz_bars(b, &o, "bars", labs, v, 20, &e) == 0);
-    viz_sparkline(b, &o, v, 1000);
+    float d[12 * 12];
+    causal_matrix(d, 12);
+    static const char *const CH[12] = {"t", "o", " ", "b", "e", " ", "o", "r", " ", "n", "o", "t"};
+    VizHeatmap h = causal_map(d, 12, CH);
+    h.title = "one-character pieces";
+    CHECK(viz_term_heatmap(b, &o, &h, &e) == 0);
+    static const char *const SHORT[6] = {"The", " cat", "sat", " on", "a", " mat"};
+    float d6[36];
+    causal_matrix(d6, 6);
+    h = causal_map(d6, 6, SHORT);
+    h.title = "short pieces";
+    h.note = "keys 0–5 of 6";
+    CHECK(viz_term_heatmap(b, &o, &h, &e) == 0);
+    h = causal_map(d6, 6, LABELS);
+    h.title = "long and wide pieces";
+    CHECK(viz_term_heatmap(b, &o, &h, &e) == 0);
+    float sg[5 * 8];
+    for (int i = 0; i < 40; i++) sg[i] = (float)((i * 7) % 17 - 8) / 8.0f;
+    sg[3] = 0;
+    VizHeatmap s = {.data = sg, .rows = 5, .cols = 8, .title = "signed", .row_title = "position", .col_title = "channel"};
+    viz_heatmap_pick_scale(&s, VIZ_DATA_SIGNED, VIZ_SCALE_DEFAULT, 0);
+    CHECK(viz_term_heatmap(b, &o, &s, &e) == 0);
+    VizHeatmap maps[6];
+    const char *names[6] = {"L0 h0", "L0 h1", "L0 h2", "L1 h0", "L1 h1", "L1 h2"};
+    for (int i = 0; i < 6; i++) maps[i] = causal_map(d6, 6, SHORT);
+    VizGrid g = {.maps = maps, .n = 6, .ncols = 3, .names = names, .title = "layers × heads", .thumbnails = 1};
+    viz_grid_pick_scale(&g, VIZ_DATA_PROB, VIZ_SCALE_DEFAULT, 0);
+    CHECK(viz_term_grid(b, &o, &g, &e) == 0);
+    g.thumbnails = 0;
+    g.n = 3;
+    g.title = "layer 0";
+    CHECK(viz_term_grid(b, &o, &g, &e) == 0);
+    float v[200];
+    for (int i = 0; i < 200; i++) v[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    VizHist hs = {.data = v, .n = 200, .bins = 8, .title = "weights"};
+    CHECK(viz_term_hist(b, &o, &hs, &e) == 0);
+    const float pv[12] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.4f, 0.3f, 0.2f, 0.1f, 0.3f, 0.27f, 0.23f, 0.2f};
+    const char *series[3] = {"temp 0.5", "temp 1", "temp 2"};
+    VizBars bars = {.labels = SHORT, .n = 4, .values = pv, .nseries = 3, .series = series, .prob = 1, .title = "next token"};
+    CHECK(viz_term_bars(b, &o, &bars, &e) == 0);
+    float loss[64];
+    for (int i = 0; i < 64; i++) loss[i] = 10.8f - 8.0f * (float)i / 63.0f + ((i % 5) == 0 ? 0.5f : 0.0f);
+    viz_sparkline(b, &o, loss, 64);
     viz_gauge(b, &o, "loss", 10.83, 10.825, "ln(V)", 12);
-    viz_gauge(b, &o, "loss", 2.5, NAN, NULL, 0);
 }
 
-TEST(color_escapes)
+TEST(golden_pictures)
 {
-    StrBuf b;
-    sb_init(&b);
-    render_all(&b, VIZ_COLOR_TRUE, 100);
-    CHECK(strstr(b.s, "\x1b[38;2;") != NULL);
-    CHECK(strstr(b.s, "\x1b[48;2;") != NULL);
-    CHECK(strstr(b.s, "\xe2\x96\x80") != NULL); /* ▀ half blocks */
-    CHECK(lines_without_reset(b.s) == 0);
-    sb_clear(&b);
-    render_all(&b, VIZ_COLOR_256, 100);
-    CHECK(strstr(b.s, "\x1b[38;5;") != NULL);
-    CHECK(strstr(b.s, "\x1b[48;5;") != NULL);
-    CHECK(strstr(b.s, ";2;") == NULL);
-    CHECK(lines_without_reset(b.s) == 0);
-    sb_clear(&b);
-    render_all(&b, VIZ_COLOR_16, 100);
-    CHECK(strstr(b.s, "38;") == NULL && strstr(b.s, "48;") == NULL);
-    CHECK(strstr(b.s, "\x1b[3") != NULL || strstr(b.s, "\x1b[9") != NULL);
-    CHECK(strstr(b.s, "\x1b[4") != NULL || strstr(b.s, "\x1b[10") != NULL);
-    CHECK(lines_without_reset(b.s) == 0);
-    sb_clear(&b);
-    render_all(&b, VIZ_COLOR_NONE, 100);
-    CHECK(memchr(b.s, '\x1b', b.len) == NULL);
-    sb_free(&b);
-}
-
-/* Masked cells never share a colour with any value, in every mode. */
-TEST(mask_distinct)
-{
-    float d[4] = {0.0f, 0.0f, 0.0f, 1.0f}; /* row 0: 0 and masked */
-    for (int m = VIZ_COLOR_16; m <= VIZ_COLOR_TRUE; m++) {
-        VizOpts o = {(VizColor)m, 80};
+    static const struct { int w; VizColor m; const char *file; } G[] = {
+        {80, VIZ_COLOR_NONE, "term_80_none.txt"},
+        {160, VIZ_COLOR_NONE, "term_160_none.txt"},
+        {80, VIZ_COLOR_TRUE, "term_80_color.txt"},
+        {160, VIZ_COLOR_TRUE, "term_160_color.txt"},
+    };
+    for (size_t i = 0; i < sizeof G / sizeof G[0]; i++) {
         StrBuf b;
         sb_init(&b);
-        CHECK(viz_heatmap(&b, &o, NULL, d, 2, 2, NULL, NULL, 1, NULL) == 0);
-        /* first cell: fg of value 0; second: fg of the mask; they differ */
-        const char *cell = strstr(b.s, "\x1b[");
-        CHECK(cell != NULL);
-        if (cell) {
-            const char *end = strstr(cell, "\xe2\x96\x80");
-            const char *second = end ? strstr(end, "\x1b[") : NULL;
-            CHECK(second != NULL);
-            if (end && second) CHECK(strncmp(cell, second, 8) != 0);
-        }
+        render_all(&b, G[i].m, G[i].w);
+        check_golden(G[i].file, b.s);
+        int bad = 0;
+        max_line_width(b.s, G[i].w, &bad);
+        CHECK(bad == 0);
+        CHECK(lines_without_reset(b.s) == 0);
+        if (G[i].m == VIZ_COLOR_NONE) CHECK(memchr(b.s, '\x1b', b.len) == NULL);
         sb_free(&b);
     }
 }
 
-/* ---- width clipping ------------------------------------------------------------------ */
-
+/* Every picture at widths from 24 to 200 in every mode: no line wider, every coloured line reset. */
 TEST(width_clipping)
 {
-    int widths[] = {40, 24, 61, 80, 200};
+    int widths[] = {24, 40, 61, 80, 133, 200};
     for (int m = VIZ_COLOR_NONE; m <= VIZ_COLOR_TRUE; m++)
         for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
             StrBuf b;
@@ -424,30 +168,277 @@ TEST(width_clipping)
             int bad = 0;
             max_line_width(b.s, widths[k], &bad);
             CHECK(bad == 0);
-            if (widths[k] < 64) CHECK(strstr(b.s, " of 64 col") != NULL);
+            CHECK(lines_without_reset(b.s) == 0);
             sb_free(&b);
         }
-    /* the 64×64 heatmap at width 40 keeps its rows aligned */
+}
+
+/* ---- cells ---- */
+
+/* The cell a 1 × 1 map draws for v on scale sc (the text after the row label "0 "). */
+static char *one_cell(VizColor m, float v, const VizScale *sc)
+{
+    VizHeatmap h = {.data = &v, .rows = 1, .cols = 1, .scale = *sc};
+    VizOpts o = {.color = m, .width = 80, .cell_w = 1};
     StrBuf b;
     sb_init(&b);
-    float d[64 * 64];
-    causal_matrix(d, 64);
-    const char *labs[64];
-    char store[64][32];
-    for (int i = 0; i < 64; i++) {
-        snprintf(store[i], sizeof store[i], i % 2 ? "\xe5\xad\x97\xe5\xad\x97%d" : "Vie\xcc\xa3\xcc\x82t%d", i);
-        labs[i] = store[i];
+    CHECK(viz_term_heatmap(&b, &o, &h, NULL) == 0);
+    /* line 0: the key ticks; line 1: the row, "0 " and the cell (a plain blank trimmed) */
+    const char *row = strchr(b.s, '\n');
+    char *out = NULL;
+    if (row && row[1] == '0') {
+        row += 2;
+        if (*row == ' ') row++;
+        const char *nl = strchr(row, '\n');
+        out = strndup(row, nl ? (size_t)(nl - row) : strlen(row));
     }
-    VizOpts o = {VIZ_COLOR_NONE, 40};
-    CHECK(viz_heatmap(&b, &o, NULL, d, 64, 64, labs, labs, 1, NULL) == 0);
-    AlignCtx a = {'|', 0, 0, 0, 0};
-    each_line(b.s, align_line, &a);
-    CHECK(a.n == 64 && a.bad == 0);
-    CHECK(a.width <= 40);
+    sb_free(&b);
+    CHECK(out != NULL);
+    return out ? out : strdup("?");
+}
+
+/* Exactly zero, masked, the lowest non-zero bucket and a high value: four different
+ * cells in every colour mode, for sequential and diverging maps. */
+TEST(cells_never_alike)
+{
+    VizScale seq = {VIZ_MAP_SEQ, VIZ_SCALE_FIXED, 0, 1, 0}, div = {VIZ_MAP_DIV, VIZ_SCALE_AUTO, -1, 1, 0};
+    for (int m = VIZ_COLOR_NONE; m <= VIZ_COLOR_TRUE; m++) {
+        float sv[4] = {0.0f, NAN, 0.004f, 0.9f}, dv[4] = {0.0f, NAN, -0.004f, 0.004f};
+        for (int which = 0; which < 2; which++) {
+            char *c[4];
+            for (int i = 0; i < 4; i++) c[i] = one_cell((VizColor)m, which ? dv[i] : sv[i], which ? &div : &seq);
+            for (int i = 0; i < 4; i++)
+                for (int j = i + 1; j < 4; j++) {
+                    if (which && i == 2 && j == 3 && m >= VIZ_COLOR_256) continue; /* ±tiny: both near white */
+                    if (!strcmp(c[i], c[j])) fprintf(stderr, "mode %d map %d: cells %d and %d look alike: '%s'\n", m, which, i, j, c[i]);
+                    CHECK(strcmp(c[i], c[j]) != 0);
+                }
+            for (int i = 0; i < 4; i++) free(c[i]);
+        }
+    }
+    /* ASCII: exactly zero blank, the lowest non-zero '.', masked '/' */
+    char *z = one_cell(VIZ_COLOR_NONE, 0.0f, &seq), *lo = one_cell(VIZ_COLOR_NONE, 1e-6f, &seq),
+         *mk = one_cell(VIZ_COLOR_NONE, NAN, &seq);
+    CHECK_STR(z, "");  /* a blank at the end of a plain line is trimmed */
+    CHECK_STR(lo, ".");
+    CHECK_STR(mk, "/");
+    free(z), free(lo), free(mk);
+}
+
+/* On the fixed scale a weight looks the same whatever else the picture holds; on an
+ * auto scale it would not. */
+TEST(fixed_scale_compares)
+{
+    float a[3] = {0.05f, 0.1f, 0.2f}, b2[3] = {0.05f, 0.1f, 0.9f};
+    for (int m = VIZ_COLOR_NONE; m <= VIZ_COLOR_TRUE; m++) {
+        VizHeatmap ha = {.data = a, .rows = 1, .cols = 3}, hb = {.data = b2, .rows = 1, .cols = 3};
+        viz_heatmap_pick_scale(&ha, VIZ_DATA_PROB, VIZ_SCALE_DEFAULT, 0);
+        viz_heatmap_pick_scale(&hb, VIZ_DATA_PROB, VIZ_SCALE_DEFAULT, 0);
+        CHECK(ha.scale.lo == 0 && ha.scale.hi == 1 && ha.scale.mode == VIZ_SCALE_FIXED);
+        char *ca = one_cell((VizColor)m, 0.1f, &ha.scale), *cb = one_cell((VizColor)m, 0.1f, &hb.scale);
+        CHECK_STR(ca, cb);
+        free(ca), free(cb);
+        viz_heatmap_pick_scale(&ha, VIZ_DATA_PROB, VIZ_SCALE_AUTO, 0);
+        viz_heatmap_pick_scale(&hb, VIZ_DATA_PROB, VIZ_SCALE_AUTO, 0);
+        ca = one_cell((VizColor)m, 0.1f, &ha.scale);
+        cb = one_cell((VizColor)m, 0.1f, &hb.scale);
+        if (m != VIZ_COLOR_NONE) CHECK(strcmp(ca, cb) != 0);
+        free(ca), free(cb);
+    }
+}
+
+/* One query row per line, labelled by position and token; keys labelled by their tokens. */
+TEST(rows_and_labels)
+{
+    float d[12 * 12];
+    causal_matrix(d, 12);
+    static const char *const CH[12] = {"t", "o", " ", "b", "e", " ", "o", "r", " ", "n", "o", "t"};
+    VizHeatmap h = causal_map(d, 12, CH);
+    VizOpts o = {.color = VIZ_COLOR_TRUE, .width = 80};
+    StrBuf b;
+    sb_init(&b);
+    CHECK(viz_term_heatmap(&b, &o, &h, NULL) == 0);
+    CHECK(strstr(b.s, "\n 0 t ") != NULL);
+    CHECK(strstr(b.s, "\n11 t ") != NULL);
+    CHECK(strstr(b.s, "t o \xe2\x90\xa3 b e \xe2\x90\xa3 o r \xe2\x90\xa3 n o t") != NULL); /* the key label line */
+    int rows = 0;
+    for (const char *p = b.s; (p = strchr(p, '\n')) != NULL; p++)
+        if (p[1] && (p[1] == ' ' || (p[1] >= '0' && p[1] <= '9')) && strchr("0123456789", p[2])) rows++;
+    CHECK(rows == 12);
+    CHECK(strstr(b.s, "\xe2\x96\x80") == NULL); /* no half blocks: one row per line */
     sb_free(&b);
 }
 
-/* ---- errors ------------------------------------------------------------------ */
+/* ---- scales ---- */
+
+TEST(scales)
+{
+    float p[4] = {0.001f, 0.01f, 0.1f, 0.5f}, sg[4] = {-0.3f, 0.1f, 0.6f, -2.0f};
+    VizHeatmap h = {.data = p, .rows = 1, .cols = 4};
+    viz_heatmap_pick_scale(&h, VIZ_DATA_PROB, VIZ_SCALE_DEFAULT, 0);
+    CHECK(h.scale.map == VIZ_MAP_SEQ && h.scale.lo == 0 && h.scale.hi == 1);
+    viz_heatmap_pick_scale(&h, VIZ_DATA_PROB, VIZ_SCALE_LOG, 0);
+    CHECK(h.scale.mode == VIZ_SCALE_LOG);
+    CHECK_NEAR(viz_scale_t(&h.scale, 0.001, 0, 0), 0, 1e-6);
+    CHECK_NEAR(viz_scale_t(&h.scale, 0.5, 0, 0), 1, 1e-6);
+    viz_heatmap_pick_scale(&h, VIZ_DATA_PROB, VIZ_SCALE_ROW, 0);
+    CHECK_NEAR(viz_scale_t(&h.scale, 0.25, 0, 0.5), 0.5, 1e-9);
+    h.data = sg;
+    viz_heatmap_pick_scale(&h, VIZ_DATA_SIGNED, VIZ_SCALE_DEFAULT, 0);
+    CHECK(h.scale.map == VIZ_MAP_DIV);
+    CHECK_NEAR(h.scale.hi, 2.0, 1e-6);
+    CHECK_NEAR(h.scale.lo, -2.0, 1e-6);
+    CHECK_NEAR(viz_scale_t(&h.scale, 0, 0, 0), 0.5, 1e-12); /* 0 in the middle */
+    viz_heatmap_pick_scale(&h, VIZ_DATA_SIGNED, VIZ_SCALE_DEFAULT, 50);
+    CHECK(h.scale.clip == 50);
+    CHECK(h.scale.hi < 2.0 && h.scale.hi >= 0.3); /* the median |x| of {0.3, 0.1, 0.6, 2} */
+    viz_heatmap_pick_scale(&h, VIZ_DATA_ANY, VIZ_SCALE_DEFAULT, 0);
+    CHECK(h.scale.map == VIZ_MAP_DIV); /* a negative value: diverging */
+    h.data = p;
+    viz_heatmap_pick_scale(&h, VIZ_DATA_ANY, VIZ_SCALE_DEFAULT, 0);
+    CHECK(h.scale.map == VIZ_MAP_SEQ && h.scale.mode == VIZ_SCALE_AUTO);
+    StrBuf b;
+    sb_init(&b);
+    viz_heatmap_pick_scale(&h, VIZ_DATA_PROB, VIZ_SCALE_DEFAULT, 0);
+    viz_scale_describe(&h.scale, &b);
+    CHECK(strstr(b.s, "fixed 0..1") != NULL && strstr(b.s, "viridis") != NULL);
+    sb_free(&b);
+    CHECK_STR(viz_scale_choices(), "fixed|auto|row|log");
+}
+
+TEST(pooling)
+{
+    static float d[100 * 7];
+    for (int i = 0; i < 700; i++) d[i] = 0.01f * (float)(i % 7);
+    d[57 * 7 + 3] = -5.0f;
+    VizHeatmap h = {.data = d, .rows = 100, .cols = 7};
+    VizPooled P;
+    CHECK(viz_heatmap_pool(&h, 10, 100, &P, NULL) == 0);
+    CHECK(P.h.rows == 10 && P.h.cols == 7 && P.rblock == 10 && P.cblock == 1);
+    CHECK(P.h.data[5 * 7 + 3] == -5.0f); /* the strong weight survives pooling */
+    CHECK(P.h.data[0 * 7 + 6] == 0.06f);
+    CHECK_STR(P.h.row_labels[5], "50\xe2\x80\x93" "59");
+    CHECK(strstr(P.h.note, "largest magnitude") != NULL);
+    viz_pooled_free(&P);
+    /* a causal map pooled keeps its mask where a block is all masked */
+    float c[8 * 8];
+    causal_matrix(c, 8);
+    VizHeatmap ch = causal_map(c, 8, NULL);
+    CHECK(viz_heatmap_pool(&ch, 4, 4, &P, NULL) == 0);
+    CHECK(viz_heatmap_masked(&P.h, 0, 1, NULL) == 1);
+    CHECK(viz_heatmap_masked(&P.h, 1, 0, NULL) == 0);
+    CHECK(viz_heatmap_masked(&P.h, 1, 1, NULL) == 0); /* the block holds the diagonal */
+    viz_pooled_free(&P);
+}
+
+/* ---- colour maps ---- */
+
+static double luma(const unsigned char *c) { return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
+
+TEST(colormaps)
+{
+    unsigned char prev[3], cur[3];
+    viz_cmap_seq(0, prev);
+    CHECK(prev[0] == 68 && prev[1] == 1 && prev[2] == 84);
+    int min_dist = 1 << 30;
+    for (int i = 1; i <= 1000; i++) {
+        viz_cmap_seq(i / 1000.0, cur);
+        CHECK(luma(cur) >= luma(prev) - 0.8); /* perceptually ordered: brighter = larger */
+        int dd = 0;
+        for (int k = 0; k < 3; k++) dd += (cur[k] - VIZ_MASK_RGB[k]) * (cur[k] - VIZ_MASK_RGB[k]);
+        if (dd < min_dist) min_dist = dd;
+        memcpy(prev, cur, 3);
+    }
+    CHECK(cur[0] == 253 && cur[1] == 231 && cur[2] == 37);
+    CHECK(min_dist > 40 * 40); /* the mask is on neither map */
+    viz_cmap_div(0.5, cur);
+    CHECK(cur[0] == 247 && cur[1] == 247 && cur[2] == 247); /* 0 is white */
+    viz_cmap_div(0, cur);
+    CHECK(cur[2] > cur[0]); /* negative blue */
+    viz_cmap_div(1, cur);
+    CHECK(cur[0] > cur[2]); /* positive red */
+    for (int i = 0; i < 50; i++) { /* darker away from 0 on both sides */
+        unsigned char a[3], b[3];
+        viz_cmap_div(0.5 + i / 100.0, a);
+        viz_cmap_div(0.5 + (i + 1) / 100.0, b);
+        CHECK(luma(b) <= luma(a) + 0.8);
+        viz_cmap_div(0.5 - i / 100.0, a);
+        viz_cmap_div(0.5 - (i + 1) / 100.0, b);
+        CHECK(luma(b) <= luma(a) + 0.8);
+    }
+    viz_cmap_seq(NAN, cur);
+    CHECK(cur[0] == 68);
+}
+
+/* ---- bars ---- */
+
+/* The eighths of block characters before each number on a line, and the numbers. */
+static int bar_runs(const char *line, int *eighths, double *vals, int max)
+{
+    int n = 0, acc = 0;
+    const char *p = line;
+    while (*p && n < max) {
+        if (*p == '\x1b') { p += viz_escape_len(p, strlen(p)); continue; }
+        unsigned cp;
+        int k = gr_utf8_decode(p, strlen(p), &cp);
+        if (cp >= 0x2589 && cp <= 0x258f) acc += 0x2590 - cp; /* ▉ 7 … ▏ 1 */
+        else if (cp == 0x2588) acc += 8;                      /* █ */
+        else if (cp == '0' || cp == '1') {
+            char *end;
+            double v = strtod(p, &end);
+            if (end > p + 2) {
+                eighths[n] = acc;
+                vals[n++] = v;
+                acc = 0;
+                p = end;
+                continue;
+            }
+        }
+        p += k;
+    }
+    return n;
+}
+
+/* `logits --temp 0.5,1,2`'s bars: three columns whose lengths are the probabilities
+ * printed beside them, with and without colour. */
+TEST(bars_match_values)
+{
+    const char *labels[4] = {"a", "b", "c", "d"};
+    const float v[12] = {1.0f, 0.5f, 0.25f, 0.125f, 0.3f, 0.3f, 0.2f, 0.2f, 0.01f, 0.001f, 0.6f, 0.389f};
+    const char *series[3] = {"temp 0.5", "temp 1", "temp 2"};
+    VizBars b = {.labels = labels, .n = 4, .values = v, .nseries = 3, .series = series, .prob = 1};
+    for (int m = VIZ_COLOR_NONE; m <= VIZ_COLOR_TRUE; m += 3) {
+        for (int w = 80; w <= 160; w += 80) {
+            VizOpts o = {.color = (VizColor)m, .width = w};
+            StrBuf s;
+            sb_init(&s);
+            CHECK(viz_term_bars(&s, &o, &b, NULL) == 0);
+            CHECK(strstr(s.s, "temp 0.5") && strstr(s.s, "temp 1") && strstr(s.s, "temp 2"));
+            int lines = 0, bw8 = 0;
+            for (const char *p = strchr(s.s, '\n') + 1; p && *p; lines++) {
+                const char *nl = strchr(p, '\n');
+                char *line = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+                int e8[8];
+                double vals[8];
+                int n = bar_runs(line, e8, vals, 8);
+                CHECK(n == 3);
+                if (lines == 0) bw8 = e8[0]; /* 1.0: the whole bar */
+                for (int k = 0; k < n && bw8 > 0; k++) {
+                    CHECK_NEAR(vals[k], v[k * 4 + lines], 0.0005);
+                    double want = vals[k] * bw8, got = e8[k];
+                    CHECK(fabs(got - want) <= 0.5 + 1e-9 || (vals[k] > 0 && got == 1 && want < 1));
+                }
+                free(line);
+                p = nl ? nl + 1 : NULL;
+            }
+            CHECK(lines == 4);
+            CHECK(bw8 >= 8 * 8);
+            sb_free(&s);
+        }
+    }
+}
+
+/* ---- errors ---- */
 
 TEST(errors)
 {
@@ -455,326 +446,50 @@ TEST(errors)
     sb_init(&b);
     GrErr e = {{0}};
     float d[4] = {0};
-    VizOpts o = {VIZ_COLOR_NONE, 80};
-    CHECK(viz_heatmap(&b, &o, NULL, d, 0, 2, NULL, NULL, 0, &e) == -1);
+    VizOpts o = {.color = VIZ_COLOR_NONE, .width = 80};
+    VizHeatmap h = {.data = d, .rows = 0, .cols = 2};
+    CHECK(viz_term_heatmap(&b, &o, &h, &e) == -1);
     CHECK(strstr(e.msg, "0 x 2") != NULL);
-    CHECK(viz_heatmap(&b, &o, NULL, NULL, 2, 2, NULL, NULL, 0, &e) == -1);
-    CHECK(viz_hist(&b, &o, NULL, d, 4, 0, &e) == -1);
+    h.rows = 2;
+    h.data = NULL;
+    CHECK(viz_term_heatmap(&b, &o, &h, &e) == -1);
+    VizHist hs = {.data = d, .n = 4, .bins = 0};
+    CHECK(viz_term_hist(&b, &o, &hs, &e) == -1);
     CHECK(strstr(e.msg, "bins") != NULL);
-    CHECK(viz_hist(&b, &o, NULL, d, 4, 201, &e) == -1);
-    CHECK(viz_hist(&b, &o, NULL, d, 4, 200, &e) == 0);
-    CHECK(viz_bars(&b, &o, NULL, NULL, d, -1, &e) == -1);
-    VizOpts tiny = {VIZ_COLOR_NONE, 2};
-    CHECK(viz_heatmap(&b, &tiny, NULL, d, 2, 2, NULL, NULL, 0, &e) == -1);
+    hs.bins = 201;
+    CHECK(viz_term_hist(&b, &o, &hs, &e) == -1);
+    hs.bins = 200;
+    CHECK(viz_term_hist(&b, &o, &hs, &e) == 0);
+    VizBars bars = {.n = -1, .values = d};
+    CHECK(viz_term_bars(&b, &o, &bars, &e) == -1);
+    VizOpts tiny = {.color = VIZ_COLOR_NONE, .width = 2};
+    h.data = d;
+    CHECK(viz_term_heatmap(&b, &tiny, &h, &e) == -1);
     CHECK(strstr(e.msg, "narrow") != NULL);
-    const float *ds[2] = {d, NULL};
-    CHECK(viz_heatmap_multi(&b, &o, NULL, ds, NULL, 2, 2, 2, NULL, NULL, 0, &e) == -1);
+    VizHeatmap two[2] = {{.data = d, .rows = 2, .cols = 2}, {.data = d, .rows = 1, .cols = 2}};
+    VizGrid g = {.maps = two, .n = 2};
+    CHECK(viz_term_grid(&b, &o, &g, &e) == -1);
+    CHECK(strstr(e.msg, "one shape") != NULL);
     sb_clear(&b);
     viz_sparkline(&b, &o, d, 0);
     CHECK_STR(b.s, "(no data)\n");
-    CHECK(viz_png_heatmap("/tmp/x.png", 10, 10, NULL, d, 2, 2, NULL, NULL, 0, &e) == -1);
-    CHECK(strstr(e.msg, "10x10") != NULL);
-    CHECK(viz_png_hist("/tmp/x.png", 0, 0, NULL, d, 4, 0, &e) == -1);
-    CHECK(viz_png_line("/tmp/x.png", 0, 0, NULL, NULL, NULL, d, 0, NAN, &e) == -1);
     sb_free(&b);
-}
-
-/* ---- colour map ------------------------------------------------------------------ */
-
-static double luma(const unsigned char *c) { return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }
-
-TEST(colormap)
-{
-    unsigned char prev[3], cur[3];
-    viz_colormap(0, prev);
-    CHECK(prev[0] == 68 && prev[1] == 1 && prev[2] == 84);
-    int min_dist = 1 << 30;
-    for (int i = 1; i <= 1000; i++) {
-        viz_colormap(i / 1000.0, cur);
-        CHECK(luma(cur) >= luma(prev) - 0.8); /* brighter = larger (up to 8-bit rounding) */
-        int dd = 0;
-        for (int k = 0; k < 3; k++) dd += (cur[k] - VIZ_MASK_RGB[k]) * (cur[k] - VIZ_MASK_RGB[k]);
-        if (dd < min_dist) min_dist = dd;
-        memcpy(prev, cur, 3);
-    }
-    CHECK(cur[0] == 253 && cur[1] == 231 && cur[2] == 37);
-    for (int i = 1; i <= 20; i++) { /* strictly brighter at a coarser step */
-        viz_colormap((i - 1) / 20.0, prev);
-        viz_colormap(i / 20.0, cur);
-        CHECK(luma(cur) > luma(prev));
-    }
-    CHECK(min_dist > 40 * 40); /* the mask colour is far from every map colour */
-    viz_colormap(-5, cur);
-    CHECK(cur[0] == 68);
-    viz_colormap(NAN, cur);
-    CHECK(cur[0] == 68);
-}
-
-/* ---- PNG ------------------------------------------------------------------ */
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char p[160];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static unsigned char *load_png(const char *path, int *w, int *h)
-{
-    int n;
-    return stbi_load(path, w, h, &n, 3);
-}
-
-static const unsigned char *pixel(const unsigned char *img, int w, int x, int y)
-{
-    return img + ((size_t)y * w + x) * 3;
-}
-
-/* The centre of the largest cell is the brightest centre; masked centres are
- * VIZ_MASK_RGB; every centre has exactly its colour-map colour. */
-static void check_heat_png(const char *path, int w, int h, const float *d, int rows, int cols,
-                           const char *const *labels, int mask_upper)
-{
-    GrErr e = {{0}};
-    CHECK(viz_png_heatmap(path, w, h, "attention · Tiếng Việt", d, rows, cols, labels, labels, mask_upper, &e) == 0);
-    VizPngGrid g;
-    CHECK(viz_png_heatmap_grid(w, h, "attention · Tiếng Việt", rows, cols, labels, labels, &g, &e) == 0);
-    int iw = 0, ih = 0;
-    unsigned char *img = load_png(path, &iw, &ih);
-    CHECK(img != NULL);
-    if (!img) return;
-    CHECK(iw == g.w && ih == g.h);
-    CHECK(iw == (w ? w : 1600) && ih == (h ? h : 1000));
-    CHECK(g.cw >= 1 && g.x0 >= 0 && g.y0 >= 0 && g.x0 + cols * g.cw <= iw && g.y0 + rows * g.ch <= ih);
-    float mn = INFINITY, mx = -INFINITY;
-    int br = -1, bc = -1;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            float v = d[r * cols + c];
-            if ((mask_upper && c > r) || isnan(v)) continue;
-            if (v < mn) mn = v;
-            if (v > mx) { mx = v; br = r; bc = c; }
-        }
-    double best = -1;
-    int best_r = -1, best_c = -1, masked_seen = 0, exact_bad = 0;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            int x = (int)(g.x0 + (c + 0.5) * g.cw), y = (int)(g.y0 + (r + 0.5) * g.ch);
-            const unsigned char *p = pixel(img, iw, x, y);
-            float v = d[r * cols + c];
-            if ((mask_upper && c > r) || isnan(v)) {
-                masked_seen++;
-                if (memcmp(p, VIZ_MASK_RGB, 3) != 0) exact_bad++;
-            } else {
-                unsigned char want[3];
-                viz_colormap(mx > mn ? (v - mn) / (mx - mn) : 0.5, want);
-                if (abs(p[0] - want[0]) > 1 || abs(p[1] - want[1]) > 1 || abs(p[2] - want[2]) > 1) exact_bad++;
-            }
-            if (luma(p) > best) {
-                best = luma(p);
-                best_r = r;
-                best_c = c;
-            }
-        }
-    CHECK(best_r == br && best_c == bc);
-    CHECK(exact_bad == 0);
-    CHECK(masked_seen > 0 || !mask_upper);
-    free(img);
-}
-
-TEST(png_heatmap)
-{
-    /* a 6×6 causal map whose largest weight is off the diagonal, plus a NaN */
-    float d[36];
-    causal_matrix(d, 6);
-    d[4 * 6 + 1] = 1.25f;
-    d[5 * 6 + 2] = NAN;
-    check_heat_png(tmp_path("heat6.png"), 0, 0, d, 6, 6, LABELS, 1);
-    check_heat_png(tmp_path("heat6_small.png"), 640, 400, d, 6, 6, NULL, 1);
-
-    /* 64 tokens: timed */
-    static float big[64 * 64];
-    for (int r = 0; r < 64; r++) {
-        double s = 0;
-        for (int c = 0; c <= r; c++) s += exp(-0.15 * (r - c));
-        for (int c = 0; c < 64; c++) big[r * 64 + c] = c <= r ? (float)(exp(-0.15 * (r - c)) / s) : 0.0f;
-    }
-    big[40 * 64 + 3] = 1.5f;
-    const char *labs[64];
-    char store[64][24];
-    for (int i = 0; i < 64; i++) {
-        snprintf(store[i], sizeof store[i], i % 4 ? " tok%d" : "Vi\xe1\xbb\x87t%d", i);
-        labs[i] = store[i];
-    }
-    double t0 = now_ms(), c0 = cpu_ms();
-    GrErr e = {{0}};
-    CHECK(viz_png_heatmap(tmp_path("heat64.png"), 0, 0, "64 tokens", big, 64, 64, labs, labs, 1, &e) == 0);
-    double t1 = now_ms(), c1 = cpu_ms();
-    printf("viz: 64-token PNG attention map (1600x1000): %.1f ms wall, %.1f ms cpu\n", t1 - t0, c1 - c0);
-    check_heat_png(tmp_path("heat64b.png"), 0, 0, big, 64, 64, labs, 1);
-
-    /* no rename leftovers */
-    struct stat st;
-    CHECK(stat(tmp_path("heat64.png.tmp"), &st) != 0);
-}
-
-static void check_png_size(const char *path, int w, int h)
-{
-    int iw = 0, ih = 0;
-    unsigned char *img = load_png(path, &iw, &ih);
-    CHECK(img != NULL);
-    CHECK(iw == w && ih == h);
-    /* not blank: some dark text or bars were drawn */
-    int dark = 0;
-    if (img)
-        for (int i = 0; i < iw * ih; i++)
-            if (luma(img + i * 3) < 128) dark++;
-    CHECK(dark > 100);
-    free(img);
-}
-
-TEST(png_other_charts)
-{
-    GrErr e = {{0}};
-    float d[36];
-    causal_matrix(d, 6);
-    const float *ds[5] = {d, d, d, d, d};
-    const char *subs[5] = {"head 0", "head 1", "head 2", "head 3", "head 4"};
-    CHECK(viz_png_heatmap_multi(tmp_path("multi.png"), 1200, 700, "layer 0", ds, subs, 5, 6, 6, LABELS, LABELS, 1,
-                                &e) == 0);
-    check_png_size(tmp_path("multi.png"), 1200, 700);
-    float v[5000];
-    for (int i = 0; i < 5000; i++) v[i] = (float)(sin(i * 1.7) * cos(i * 0.31)) * 0.02f;
-    v[10] = NAN;
-    CHECK(viz_png_hist(tmp_path("hist.png"), 800, 500, "weights", v, 5000, 40, &e) == 0);
-    check_png_size(tmp_path("hist.png"), 800, 500);
-    CHECK(viz_png_hist(tmp_path("hist_default.png"), 0, 0, "weights", v, 5000, 40, &e) == 0);
-    check_png_size(tmp_path("hist_default.png"), 1600, 1000);
-    const float p[6] = {0.5f, 0.25f, 0.125f, 0.0625f, 0.0f, 0.0625f};
-    CHECK(viz_png_bars(tmp_path("bars.png"), 1000, 600, "next token", LABELS, p, 6, &e) == 0);
-    check_png_size(tmp_path("bars.png"), 1000, 600);
-    const float lg[6] = {3.25f, -1.5f, 0.75f, -4.0f, 8.5f, NAN};
-    CHECK(viz_png_bars(tmp_path("logits.png"), 0, 0, "logits", NULL, lg, 6, &e) == 0);
-    check_png_size(tmp_path("logits.png"), 1600, 1000);
-    float loss[300];
-    for (int i = 0; i < 300; i++) loss[i] = 10.8f * expf(-i / 60.0f) + 2.0f;
-    loss[100] = NAN;
-    CHECK(viz_png_line(tmp_path("line.png"), 900, 0, "loss", "step", "loss", loss, 300, log(50257.0), &e) == 0);
-    check_png_size(tmp_path("line.png"), 900, 563);
-    CHECK(viz_png_line(tmp_path("line1.png"), 300, 200, NULL, NULL, NULL, loss, 1, NAN, &e) == 0);
-}
-
-TEST(png_errors)
-{
-    GrErr e = {{0}};
-    float d[4] = {1, 2, 3, 4};
-    const char *bad = "/nonexistent/dir/x.png";
-    CHECK(viz_png_heatmap(bad, 0, 0, "t", d, 2, 2, NULL, NULL, 0, &e) == -1);
-    CHECK(strstr(e.msg, bad) != NULL);
-    e.msg[0] = 0;
-    CHECK(viz_png_hist(bad, 0, 0, "t", d, 4, 4, &e) == -1);
-    CHECK(strstr(e.msg, bad) != NULL);
-    e.msg[0] = 0;
-    CHECK(viz_png_bars(bad, 0, 0, "t", NULL, d, 4, &e) == -1);
-    CHECK(strstr(e.msg, bad) != NULL);
-    e.msg[0] = 0;
-    CHECK(viz_png_line(bad, 0, 0, "t", NULL, NULL, d, 4, NAN, &e) == -1);
-    CHECK(strstr(e.msg, bad) != NULL);
-    const float *ds[1] = {d};
-    CHECK(viz_png_heatmap_multi(bad, 0, 0, "t", ds, NULL, 1, 2, 2, NULL, NULL, 0, &e) == -1);
-    CHECK(strstr(e.msg, bad) != NULL);
-    /* a directory in the way of the final name: the temp file is cleaned up */
-    const char *dir = tmp_path("adir.png");
-    CHECK(mkdir(dir, 0700) == 0);
-    CHECK(viz_png_heatmap(dir, 0, 0, "t", d, 2, 2, NULL, NULL, 0, &e) == -1);
-    CHECK(strstr(e.msg, dir) != NULL);
-    char tmpf[200];
-    snprintf(tmpf, sizeof tmpf, "%s.tmp", dir);
-    struct stat st;
-    CHECK(stat(tmpf, &st) != 0);
-    rmdir(dir);
-}
-
-TEST(png_without_font)
-{
-    GrErr e = {{0}};
-    float d[36];
-    causal_matrix(d, 6);
-    viz_png_font("/nonexistent/font.ttf");
-    CHECK(viz_png_heatmap(tmp_path("nofont.png"), 400, 300, "title", d, 6, 6, LABELS, LABELS, 1, &e) == 0);
-    CHECK(viz_png_line(tmp_path("nofont_line.png"), 400, 300, "title", "x", "y", d, 36, 0.5, &e) == 0);
-    int w = 0, h = 0;
-    unsigned char *img = load_png(tmp_path("nofont.png"), &w, &h);
-    CHECK(img != NULL && w == 400 && h == 300);
-    free(img);
-    viz_png_font(NULL);
-}
-
-/* ---- timing ------------------------------------------------------------------ */
-
-TEST(timing)
-{
-    static float d[64 * 64];
-    causal_matrix(d, 64);
-    const char *labs[64];
-    char store[64][24];
-    for (int i = 0; i < 64; i++) {
-        snprintf(store[i], sizeof store[i], " tok%d", i);
-        labs[i] = store[i];
-    }
-    StrBuf b;
-    sb_init(&b);
-    VizOpts o = {VIZ_COLOR_TRUE, 200};
-    double t0 = now_ms();
-    int reps = 20;
-    for (int i = 0; i < reps; i++) {
-        sb_clear(&b);
-        CHECK(viz_heatmap(&b, &o, "t", d, 64, 64, labs, labs, 1, NULL) == 0);
-    }
-    double t1 = now_ms();
-    printf("viz: 64x64 terminal heatmap (truecolor): %.3f ms (%zu bytes)\n", (t1 - t0) / reps, b.len);
-    sb_free(&b);
-}
-
-static void cleanup_tmpdir(void)
-{
-    const char *names[] = {"heat6.png", "heat6_small.png", "heat64.png", "heat64b.png", "multi.png", "hist.png",
-                           "hist_default.png", "bars.png", "logits.png", "line.png", "line1.png", "nofont.png",
-                           "nofont_line.png"};
-    const char *keep = getenv("VIZ_KEEP_PNG");
-    if (keep && *keep) {
-        printf("viz: PNGs kept in %s\n", tmpdir);
-        return;
-    }
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(tmp_path(names[i]));
-    rmdir(tmpdir);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_viz.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     RUN(color_parse_name);
     RUN(color_detect);
     RUN(label_escape);
-    RUN(golden_heatmap);
-    RUN(golden_hist);
-    RUN(golden_bars_sparkline_gauge);
-    RUN(color_escapes);
-    RUN(mask_distinct);
+    RUN(golden_pictures);
     RUN(width_clipping);
+    RUN(cells_never_alike);
+    RUN(fixed_scale_compares);
+    RUN(rows_and_labels);
+    RUN(scales);
+    RUN(pooling);
+    RUN(colormaps);
+    RUN(bars_match_values);
     RUN(errors);
-    RUN(colormap);
-    RUN(png_heatmap);
-    RUN(png_other_charts);
-    RUN(png_errors);
-    RUN(png_without_font);
-    RUN(timing);
-    cleanup_tmpdir();
     return harness_done("viz");
 }
