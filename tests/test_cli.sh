@@ -88,6 +88,32 @@ every_name() { # OVERRIDES
 for v in "" "norm=post" "tie=off" "act=relu" "pos=none" "mlp=off" "norm=post mlp=off" "logit_scale=on"; do
   t "every name ablates: ${v:-default}" "every_name '$v'"
 done
+# pictures as a teacher makes them
+PD=$(mktemp -d /tmp/gptrepl-pics.XXXXXX)
+TINY='seed 1; new tiny layers=2 d=64 ctx=128'
+t "logits: a bar column per temperature" 'out=$($G --empty -c "$TINY; run \"to be or not\"; logits --temp 0.5,1,2" 2>&1); printf "%s\n" "$out" | grep -qE "^ +temp 0.5 +temp 1 +temp 2$" && [ "$(printf "%s\n" "$out" | grep -cE "^.{1,3} .*0\.[0-9]{3} .*0\.[0-9]{3} .*0\.[0-9]{3}$")" = 10 ]'
+# a long run: the diagonal cell of the last query is in view, with a note saying what is shown
+LONG="to be or not to be, that is the question: whether tis nobler in the mind to suffer the slings"
+t "long run: last query's diagonal in view" 'out=$($G --empty -c "$TINY; run \"$LONG\"; attn 1 2" 2>&1); last=$(printf "%s\n" "$out" | grep -E "^92 s " ); [ -n "$last" ] && printf "%s\n" "$last" | grep -qE "[.:=+*#%@-]$" && printf "%s\n" "$out" | grep -q "queries 69–92 and keys .*–92 of 93"'
+t "attn windows"              '$G --empty -c "$TINY; run \"$LONG\"; attn 0 0 --rows 0:4 --cols 0:4" 2>&1 | grep -qE "^3 b [.:=+*#%@-]+$"'
+t "attn all all: thumbnails"  'out=$($G --empty -c "$TINY; run \"to be\"; attn all" 2>&1); printf "%s\n" "$out" | grep -q "L0 h0" && printf "%s\n" "$out" | grep -q "L1 h3"'
+t "attn all 1: the head in every layer" '$G --empty -c "$TINY; run \"to be\"; attn all 1" 2>&1 | grep -qE "layer 0 +layer 1"'
+t "heatmap wte: pooled with its rule" '$G --empty -c "$TINY; heatmap wte" 2>&1 | grep -q "largest magnitude"'
+t "signed data: diverging"    '$G --empty -c "$TINY; run \"to be\"; heatmap L0.resid" 2>&1 | grep -q "diverging ±"'
+t "--scale auto"              '$G --empty -c "$TINY; run \"to be\"; attn 0 0 --scale auto" 2>&1 | grep -q "colour: auto"'
+t "export png and svg"        '$G --empty --bail -c "$TINY; run \"to be\"; export attn 0 0 $PD/a.png; export attn 0 0 $PD/a.svg; export attn all $PD/all.svg; export heatmap L0.resid $PD/r.svg; export hist wte $PD/h.svg; export logits $PD/l.svg --temp 0.5,1,2" >/dev/null 2>&1 && xmllint --noout $PD/a.svg $PD/all.svg $PD/r.svg $PD/h.svg $PD/l.svg && [ -s $PD/a.png ]'
+t "export: missing folder"    '$G --empty -c "$TINY; run \"to be\"; export attn 0 0 $PD/nope/a.png" 2>&1 | grep -q "the folder .*nope. does not exist"'
+t "export: unknown extension" '$G --empty -c "$TINY; run \"to be\"; export attn 0 0 $PD/a.jpg" 2>&1 | grep -q "written as .png or .svg"'
+t "export: size 0x0"          '$G --empty -c "$TINY; run \"to be\"; export attn 0 0 $PD/z.png --size 0x0" 2>&1 | grep -q "size width must be between 64 and 8192, not 0"'
+t "export: window outside"    '$G --empty -c "$TINY; run \"to be\"; export attn 0 0 $PD/w.png --rows 3:40" 2>&1 | grep -q "export attn: --rows 3:40 is outside the 5 queries (0:5)"'
+t "heatmap: not 2-D"          '$G --empty -c "$TINY; run \"to be\"; heatmap L0.pattern" 2>&1 | grep -q "needs 1-D or 2-D: slice it"'
+t "export: nothing left behind" '[ ! -e $PD/z.png ] && [ ! -e $PD/w.png ] && [ -z "$(ls $PD | grep tmp)" ]'
+# the loss history: since new, across train calls, saved in the checkpoint
+t "loss history saved"        '$G --empty --bail -c "$TINY; train 4 --eval-every 2; train 3; save $PD/m.safetensors" >/dev/null 2>&1 && [ "$($G --empty -c "load $PD/m.safetensors; eval numel(loss_curve)" 2>&1 | tail -1)" = 7 ] && $G --empty --bail -c "load $PD/m.safetensors; export loss $PD/loss.svg" >/dev/null 2>&1 && grep -q ">ln V = 4.56<" $PD/loss.svg && grep -q ">validation<" $PD/loss.svg'
+t "temperature is τ in pictures" 'grep -q ">τ = 0.5<" $PD/l.svg && ! grep -q "T = " $PD/l.svg'
+t "show: rows by token, within 80 columns" 'out=$($G --empty -c "$TINY; run \"to be\"; show L0.pattern" 2>&1); printf "%s\n" "$out" | grep -q "^  h0 t1 o " && [ "$(printf "%s\n" "$out" | sed -n "/^L0.pattern/,\$p" | LC_ALL=C.UTF-8 wc -L)" -le 80 ]'
+t "show: 1 more row"          '$G --empty -c "new tiny layers=1 d=16 ctx=32; run \"abcdefghijklmnopqrstu\"; show L0.resid" 2>&1 | grep -q "1 more row "'
+rm -rf "$PD"
 rm -rf "$TD"
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]
