@@ -27,6 +27,9 @@ static const FieldDef SETTINGS[] = {
      .help = "colours of the pictures"},
     {.name = "width", .kind = FK_INT, .lo = 20, .hi = 1000, .store = FS_INT, .off = offsetof(Session, width),
      .def = "the terminal's", .help = "columns the pictures use"},
+    {.name = "theme", .kind = FK_CHOICE, .choices = "dark|light", .comp = COMP_CHOICES, .store = FS_INT,
+     .off = offsetof(Session, theme), .def = "dark",
+     .help = "light: for a projector (dark text on white, larger cells, no side panel)"},
     {.name = NULL},
 };
 

@@ -6,6 +6,7 @@
  *   cmd_pictures.c  attn hist heatmap export dump
  *   cmd_bench.c     bench
  *   train_cmd.c     train
+ *   cmd_session.c   clear log history source
  *   lesson.c        lesson   (help, quit: cmd_help.c) */
 #ifndef GR_CMDS_H
 #define GR_CMDS_H
@@ -25,6 +26,7 @@ HANDLER(cmd_attn); HANDLER(cmd_hist); HANDLER(cmd_heatmap); HANDLER(cmd_dump);
 HANDLER(cmd_export_attn); HANDLER(cmd_export_hist); HANDLER(cmd_export_heatmap); HANDLER(cmd_export_logits);
 HANDLER(cmd_export_loss);
 HANDLER(cmd_bench); HANDLER(cmd_train); HANDLER(cmd_lesson);
+HANDLER(cmd_clear); HANDLER(cmd_log); HANDLER(cmd_history); HANDLER(cmd_source);
 #undef HANDLER
 
 /* Tables the command rows point at (choices and keys computed from other tables). */

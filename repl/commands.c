@@ -201,6 +201,23 @@ static const FieldDef LESSON_POS[] = {
     {.name = "name", .kind = FK_STR, OPT_POS, .comp = COMP_LESSON, .meta = "NAME",
      .help = "a lesson (LANG/NAME) or a lesson file (without one: list them)"},
     END};
+static const FieldDef LESSON_OPTS[] = {
+    {.name = "at", .kind = FK_INT, .lo = 1, .hi = 100000, .meta = "N",
+     .help = "start at paragraph N (the earlier ones run unseen, so their state is there)"},
+    {.name = "resume", .kind = FK_FLAG, .help = "go on where the class stopped last time"},
+    END};
+
+static const FieldDef LOG_POS[] = {
+    {.name = "file", .kind = FK_PATH_OUT, .choices = "off", OPT_POS, .comp = COMP_FILE, .meta = "FILE|off",
+     .help = "append a transcript of every command and its output here (without one: say where)"},
+    END};
+static const FieldDef HISTORY_OPTS[] = {
+    {.name = "save", .kind = FK_PATH_OUT, .comp = COMP_FILE, .meta = "FILE",
+     .help = "write this session's commands that worked as a script ('source FILE' runs it)"},
+    END};
+static const FieldDef SOURCE_POS[] = {
+    {.name = "file", .kind = FK_PATH_IN, .comp = COMP_FILE, .meta = "FILE", .help = "a script: one command per line"},
+    END};
 
 const Command COMMANDS[] = {
     {"help", cmd_help, HELP_POS, NULL, NULL, NULL, "list commands, or explain one (help CMD, help names, help eval)", NULL},
@@ -250,6 +267,13 @@ const Command COMMANDS[] = {
      "  Ctrl-C stops after the current step and keeps the weights"},
     {"bench", cmd_bench, NULL, BENCH_OPTS, NULL, NULL, "forward / generation / train-step timings on the live model",
      NULL},
-    {"lesson", cmd_lesson, LESSON_POS, NULL, NULL, NULL, "list lessons, or start one", NULL},
+    {"lesson", cmd_lesson, LESSON_POS, LESSON_OPTS, NULL, NULL, "list lessons, or start one",
+     "  between paragraphs: Enter (or PageDown, a presenter's clicker) goes on, 'back' repeats\n"
+     "  the last paragraph, 'quit' stops; the pause says which paragraph it is (for --at N)"},
+    {"clear", cmd_clear, NULL, NULL, NULL, NULL, "clear the screen (the output pane in the TUI)", NULL},
+    {"log", cmd_log, LOG_POS, NULL, NULL, NULL, "keep a transcript of the session in a file", NULL},
+    {"history", cmd_history, NULL, HISTORY_OPTS, NULL, NULL, "the commands of this session, or save them as a script",
+     NULL},
+    {"source", cmd_source, SOURCE_POS, NULL, NULL, NULL, "run a script of commands", NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -6,6 +6,7 @@
 #include "lesson.h"
 #include "cmds.h"
 #include "paths.h"
+#include "safetensors.h" /* gr_atomic_write */
 #include "session.h"
 
 #include <dirent.h>
@@ -242,6 +243,8 @@ static void echo(Session *s, const char *prefix, const char *text)
     sb_printf(&s->out, "%s\n", bold ? "\x1b[0m" : "");
 }
 
+static void save_position(const LessonRun *L);
+
 int lesson_step(Session *s, LessonRun *L)
 {
     const char *saved_file = s->src_file;
@@ -294,6 +297,7 @@ int lesson_step(Session *s, LessonRun *L)
             if (!L->batch && L->i > L->para_start) {
                 paused = 1;
                 L->i--; /* stays on the break; lesson_resume moves past it */
+                save_position(L);
             }
             break;
         }
@@ -301,6 +305,115 @@ int lesson_step(Session *s, LessonRun *L)
     }
     s->src_file = saved_file;
     return paused;
+}
+
+/* Paragraph breaks that end a non-empty paragraph, before item `upto`. */
+static int paras_before(const LessonRun *L, int upto)
+{
+    int n = 0, content = 0;
+    for (int i = 0; i < upto && i < L->les.n; i++) {
+        int k = L->les.items[i].kind;
+        if (k == LI_BREAK) {
+            if (content) n++;
+            content = 0;
+        } else if (k != LI_NOTE) {
+            content = 1;
+        }
+    }
+    return n;
+}
+
+int lesson_paragraph(const LessonRun *L)
+{
+    /* paused on a break, the paragraph it ends (the one just shown); after lesson_resume,
+     * the next one */
+    return paras_before(L, L->i) + 1;
+}
+
+int lesson_paragraphs(const LessonRun *L)
+{
+    int n = paras_before(L, L->les.n);
+    int content = 0;
+    for (int i = L->les.n - 1; i >= 0 && L->les.items[i].kind != LI_BREAK; i--)
+        if (L->les.items[i].kind != LI_NOTE) content = 1;
+    return n + content;
+}
+
+/* $XDG_STATE_HOME/gptrepl/lesson-positions: "NAME PARAGRAPH" lines. */
+static void positions_path(char *buf, size_t n)
+{
+    const char *st = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (st && *st == '/') snprintf(buf, n, "%s/gptrepl/lesson-positions", st);
+    else snprintf(buf, n, "%s/.local/state/gptrepl/lesson-positions", home && *home ? home : ".");
+}
+
+int lesson_saved_paragraph(const char *name)
+{
+    char path[1200], line[600];
+    positions_path(path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int para = 0;
+    while (fgets(line, sizeof line, f)) {
+        char nm[512];
+        int p;
+        if (sscanf(line, "%511s %d", nm, &p) == 2 && !strcmp(nm, name) && p > 0) para = p;
+    }
+    fclose(f);
+    return para;
+}
+
+/* Saved at every pause; best effort (a read-only home only loses the bookmark). */
+static void save_position(const LessonRun *L)
+{
+    char path[1200];
+    positions_path(path, sizeof path);
+    StrBuf keep;
+    sb_init(&keep);
+    FILE *f = fopen(path, "r");
+    char line[600];
+    while (f && fgets(line, sizeof line, f)) {
+        char nm[512];
+        if (sscanf(line, "%511s", nm) == 1 && strcmp(nm, L->name)) sb_puts(&keep, line);
+    }
+    if (f) fclose(f);
+    sb_printf(&keep, "%s %d\n", L->name, lesson_paragraph(L));
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        GrErr e;
+        paths_mkdirs(dir, &e);
+    }
+    StChunk ch = {keep.s, keep.len};
+    GrErr e;
+    gr_atomic_write(path, &ch, 1, &e);
+    sb_free(&keep);
+}
+
+int lesson_skip_to(Session *s, LessonRun *L, int para, GrErr *e)
+{
+    int total = lesson_paragraphs(L);
+    if (para < 1 || para > total)
+        return gr_fail(e, "lesson %s has %d paragraph%s, not %d", L->name, total, total == 1 ? "" : "s", para);
+    int batch = L->batch;
+    L->batch = 0;
+    void (*flush)(Session *) = s->flush;
+    s->flush = NULL; /* nothing of the skipped paragraphs is shown */
+    while (lesson_paragraph(L) < para) {
+        size_t keep = s->out.len;
+        int paused = lesson_step(s, L);
+        s->out.len = keep;
+        if (s->out.s) s->out.s[keep] = 0;
+        if (!paused) break;
+        lesson_resume(L, 0);
+    }
+    s->flush = flush;
+    L->batch = batch;
+    sb_printf(&s->out, "%s — from paragraph %d of %d (%s ran without being shown)\n\n", L->les.title ? L->les.title : L->name,
+              para, total, para == 2 ? "paragraph 1" : "the ones before");
+    return 0;
 }
 
 void lesson_resume(LessonRun *L, int back)
@@ -326,10 +439,11 @@ int lesson_finish(Session *s, LessonRun *L)
 /* Between paragraphs at the plain prompt: Enter or "next" goes on, "back" repeats the
  * previous paragraph, "quit" leaves; any other line runs as a command (the user's own:
  * not confined). Returns -1 to stop, 1 to go back, 0 to go on. */
-static int pause_for_user(Session *s)
+static int pause_for_user(Session *s, const LessonRun *L)
 {
     for (;;) {
-        printf("\n-- Enter: next · back · quit · or type a command -- ");
+        printf("\n-- ¶ %d/%d · Enter: next · back · quit · or type a command -- ", lesson_paragraph(L),
+               lesson_paragraphs(L));
         fflush(stdout);
         char buf[1024];
         if (!fgets(buf, sizeof buf, stdin)) return -1;
@@ -368,8 +482,16 @@ int lesson_run_file(Session *s, const char *name, int batch)
         return -1;
     }
     L.batch = batch;
+    int at = s->lesson_start_para;
+    s->lesson_start_para = 0;
+    if (at > 1 && lesson_skip_to(s, &L, at, &e)) {
+        session_report(s, e.msg);
+        s->errors++;
+        lesson_close(&L);
+        return -1;
+    }
     while (lesson_step(s, &L)) {
-        int r = pause_for_user(s);
+        int r = pause_for_user(s, &L);
         if (r < 0) break;
         lesson_resume(&L, r == 1);
     }
@@ -386,6 +508,22 @@ int cmd_lesson(Session *s, const Args *a, GrErr *e)
         return CMD_OK;
     }
     if (s->lesson) return gr_fail(e, "lesson: a lesson cannot start another lesson"), CMD_ERR;
+    s->lesson_start_para = (int)arg_int(a, "at", 0);
+    if (arg_given(a, "resume")) {
+        char path[PATH_MAX], root[PATH_MAX];
+        /* the bookmark is kept under the lesson's own name: LANG/NAME, or the file's */
+        int at = lesson_saved_paragraph(n->s);
+        if (!at && !lesson_find(n->s, path, sizeof path, root, sizeof root)) {
+            LessonRun probe;
+            GrErr pe;
+            if (!lesson_open(s, n->s, &probe, &pe)) {
+                at = lesson_saved_paragraph(probe.name);
+                lesson_close(&probe);
+            }
+        }
+        s->lesson_start_para = at;
+        if (!at) sb_printf(&s->out, "(no bookmark for %s yet: starting at the beginning)\n", n->s);
+    }
     if (s->start_lesson) return s->start_lesson(s, n->s, e) ? CMD_ERR : CMD_OK;
     if (s->flush) s->flush(s);
     int before = s->errors;

@@ -59,6 +59,15 @@ void lesson_report_open(struct Session *s, const LessonRun *L, const GrErr *e);
 /* Runs items until the next paragraph break (returns 1: paused) or the end (0). Output
  * goes to s->out and s->flush; errors through s's reporting, as "file:line: error: ...". */
 int lesson_step(struct Session *s, LessonRun *L);
+/* The paragraph the lesson stands at (1-based; when paused, the one just shown) and how
+ * many there are: the numbers `lesson NAME --at N` takes. */
+int lesson_paragraph(const LessonRun *L);
+int lesson_paragraphs(const LessonRun *L);
+/* Runs paragraphs 1..para-1 without showing them (errors still count), so the lesson
+ * goes on at paragraph `para` with the state its commands built. */
+int lesson_skip_to(struct Session *s, LessonRun *L, int para, GrErr *e);
+/* Where a class stopped in a lesson (saved at every pause), or 0. */
+int lesson_saved_paragraph(const char *name);
 /* After a pause: go on (0), or back to the previous paragraph (1). */
 void lesson_resume(LessonRun *L, int back);
 /* "lesson PATH: N checks, N failed, N command errors" into s->out; the status (0 = passed). */

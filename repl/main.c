@@ -56,32 +56,16 @@ void session_default_model(Session *s)
         snprintf(path, sizeof path, "%s/tiny-fortunes.safetensors", dirs[i]);
         if (stat(path, &sb) != 0) continue;
         char line[4300];
-        snprintf(line, sizeof line, "load \"%s\"", path);
+        /* by name when the model folders find it first: the line history --save keeps */
+        if (i == 0) snprintf(line, sizeof line, "load tiny-fortunes");
+        else snprintf(line, sizeof line, "load \"%s\"", path);
         GrErr e;
         if (session_exec(s, line, &e) == CMD_ERR) fprintf(stderr, "warning: %s\n", e.msg);
-        sb_clear(&s->out);
+        session_out_done(s);
         return;
     }
     fprintf(stderr, "note: the bundled model (models/tiny-fortunes.safetensors) was not found beside gptrepl; "
                     "starting without a model ('new tiny' makes one)\n");
-}
-
-static int run_stream(Session *s, FILE *f, const char *name)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    s->src_file = name;
-    s->src_line = 0;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        s->src_line++;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        int rc = session_exec_multi(s, line);
-        if (rc == CMD_QUIT || (rc == CMD_ERR && s->bail)) break;
-    }
-    free(line);
-    s->src_file = NULL;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -133,7 +117,7 @@ int main(int argc, char **argv)
         snprintf(line, sizeof line, "load \"%s\"", model);
         GrErr e;
         if (session_exec(&s, line, &e) == CMD_ERR) { fprintf(stderr, "gptrepl: %s\n", e.msg); session_free(&s); return 1; }
-        sb_clear(&s.out);
+        session_out_done(&s);
     } else if (!empty) {
         session_default_model(&s);
     }
@@ -148,14 +132,14 @@ int main(int argc, char **argv)
     } else if (script) {
         FILE *f = fopen(script, "r");
         if (!f) { fprintf(stderr, "gptrepl: cannot open %s\n", script); session_free(&s); return 2; }
-        run_stream(&s, f, script);
+        session_run_stream(&s, f, script);
         fclose(f);
     } else if (interactive && !s.plain) {
         tui_main(&s);
     } else if (interactive) {
         tui_line_mode(&s);
     } else {
-        run_stream(&s, stdin, "<stdin>");
+        session_run_stream(&s, stdin, "<stdin>");
     }
     int errors = s.errors;
     session_free(&s);

@@ -31,6 +31,15 @@ void pane_free(Pane *p)
     memset(p, 0, sizeof *p);
 }
 
+void pane_clear(Pane *p)
+{
+    int w = p->w, h = p->h;
+    pane_free(p);
+    pane_init(p);
+    p->w = w;
+    p->h = h;
+}
+
 void pane_newline(Pane *p)
 {
     if (p->n >= MAX_LINES) {

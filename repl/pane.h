@@ -41,6 +41,8 @@ typedef struct {
 
 void pane_init(Pane *p);
 void pane_free(Pane *p);
+/* Forgets every line (`clear`). */
+void pane_clear(Pane *p);
 /* Output bytes (UTF-8 with escapes) into the pane. */
 void pane_feed(Pane *p, const char *s, size_t n);
 /* Text in one style (escapes in it are shown, not obeyed). */

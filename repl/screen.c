@@ -32,8 +32,8 @@ Style screen_style(const Screen *sc, StyleKind k)
     case ST_PLAIN: break;
     case ST_BOLD: z.attr = AT_BOLD; break;
     case ST_ERR: z.fg = mono ? COL_DEF : COL_IDX(1); z.attr = AT_BOLD; break;
-    case ST_HEAD: z.fg = mono ? COL_DEF : COL_IDX(6); z.attr = AT_BOLD; break;
-    case ST_CYAN: z.fg = mono ? COL_DEF : COL_IDX(6); break;
+    case ST_HEAD: z.fg = mono ? COL_DEF : sc->light ? COL_RGB(0, 80, 150) : COL_IDX(6); z.attr = AT_BOLD; break;
+    case ST_CYAN: z.fg = mono ? COL_DEF : sc->light ? COL_RGB(0, 100, 130) : COL_IDX(6); break;
     case ST_DIM: z.attr = AT_DIM; break;
     case ST_TITLE:
         if (mono) z.attr = AT_REV;
@@ -168,6 +168,12 @@ static attr_t to_attr(uint8_t a)
 
 void screen_cell(const Screen *sc, int y, int x, uint32_t cp, uint32_t comb, Style st)
 {
+    /* light: the terminal's own default colours replaced by a projector's white page */
+    if (sc->light && sc->has_colors) {
+        if (st.fg == COL_DEF) st.fg = COL_RGB(20, 20, 20);
+        if (st.bg == COL_DEF) st.bg = COL_RGB(255, 255, 255);
+        if (st.attr & AT_DIM) { st.attr &= (uint8_t)~AT_DIM; st.fg = COL_RGB(110, 110, 110); }
+    }
     wchar_t w[3] = {(wchar_t)cp, 0, 0};
     if (cp >= 0x80 && wcwidth((wchar_t)cp) < 0) w[0] = sc->utf8 ? 0xFFFD : '?';
     if (cp >= 0x80 && !sc->utf8) w[0] = '?';

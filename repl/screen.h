@@ -19,6 +19,7 @@ typedef struct {
 typedef struct {
     int has_colors, ncolors, direct, defcolors, utf8;
     int mono;        /* draw without colour (no colours, or the session's color none) */
+    int light;       /* the projector theme: dark text on white wherever a style says "default" */
 } Screen;
 
 /* Reads what the started curses terminal can do. */

@@ -44,15 +44,49 @@ void session_free(Session *s)
     tok_free(&s->tok);
     free(s->gen_ids);
     sb_free(&s->out);
+    if (s->log) fclose(s->log);
+    for (int i = 0; i < s->nhist; i++) free(s->hist[i]);
+    free(s->hist);
+}
+
+void session_log_text(Session *s, const char *text, size_t n)
+{
+    if (!s->log || !text) return;
+    size_t i = 0, run = 0;
+    while (i < n) {
+        if (text[i] == '\x1b') {
+            fwrite(text + run, 1, i - run, s->log);
+            i += viz_escape_len(text + i, n - i);
+            run = i;
+        } else {
+            i++;
+        }
+    }
+    fwrite(text + run, 1, n - run, s->log);
+    fflush(s->log);
+}
+
+void session_log_out(Session *s)
+{
+    if (s->log_mark > s->out.len) s->log_mark = 0;
+    if (s->log) session_log_text(s, s->out.s + s->log_mark, s->out.len - s->log_mark);
+    s->log_mark = s->out.len;
+}
+
+void session_out_done(Session *s)
+{
+    sb_clear(&s->out);
+    s->log_mark = 0;
 }
 
 void session_flush_stdout(Session *s)
 {
+    session_log_out(s);
     if (s->out.len) {
         fwrite(s->out.s, 1, s->out.len, stdout);
         fflush(stdout);
     }
-    sb_clear(&s->out);
+    session_out_done(s);
 }
 
 const Command *cmd_find(const char *name)
@@ -70,7 +104,15 @@ const char *cmd_suggest(const char *name)
     return gr_suggest(name, cands, n);
 }
 
-void session_report(Session *s, const char *msg) { s->report(s, msg); }
+void session_report(Session *s, const char *msg)
+{
+    if (s->log) {
+        session_log_out(s);
+        fprintf(s->log, "error: %s\n", msg);
+        fflush(s->log);
+    }
+    s->report(s, msg);
+}
 
 /* ---------------- words ---------------- */
 
@@ -170,6 +212,11 @@ int session_exec(Session *s, const char *line, GrErr *e)
 {
     while (isspace((unsigned char)*line)) line++;
     if (!*line || *line == '#') return CMD_OK;
+    if (s->log) {
+        session_log_out(s);
+        fprintf(s->log, "%s%s\n", s->lesson ? "> " : "gptrepl> ", line);
+        fflush(s->log);
+    }
     size_t n = strcspn(line, " \t\r\n");
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), line);
@@ -184,6 +231,21 @@ int session_exec(Session *s, const char *line, GrErr *e)
     if (args_parse(s, c, line + n, &a, e)) return CMD_ERR;
     int rc = a.cmd->fn(s, &a, e);
     args_free(&a);
+    /* the session as a script (history --save): what was typed and worked */
+    if (rc == CMD_OK && !s->depth && !s->lesson && strcmp(c->name, "history") && strcmp(c->name, "quit") &&
+        strcmp(c->name, "log") && strcmp(c->name, "clear")) {
+        if (s->nhist == s->hist_cap) {
+            int cap = s->hist_cap ? 2 * s->hist_cap : 64;
+            char **nh = realloc(s->hist, sizeof(char *) * (size_t)cap);
+            if (nh) s->hist = nh, s->hist_cap = cap;
+        }
+        if (s->nhist < s->hist_cap) {
+            size_t len = strlen(line);
+            while (len && (line[len - 1] == ' ' || line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+            s->hist[s->nhist] = strndup(line, len);
+            if (s->hist[s->nhist]) s->nhist++;
+        }
+    }
     return rc;
 }
 
@@ -242,7 +304,8 @@ int need_run(Session *s, GrErr *e)
 
 VizOpts session_vopts(const Session *s)
 {
-    VizOpts o = {.color = s->color, .width = s->width, .height = s->height};
+    /* the projector theme: heatmap cells up to 3 columns wide */
+    VizOpts o = {.color = s->color, .width = s->width, .height = s->height, .cell_w = s->theme ? 3 : 0};
     return o;
 }
 
@@ -372,4 +435,26 @@ int session_rerun(Session *s, GrErr *e)
     if (acts_run(a, e)) { acts_free(s->m, a); return -1; }
     session_set_trace(s, a, s->run_text);
     return 0;
+}
+
+int session_run_stream(Session *s, FILE *f, const char *name)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    const char *saved_file = s->src_file;
+    int saved_line = s->src_line, rc = CMD_OK;
+    s->src_file = name;
+    s->src_line = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        s->src_line++;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        int r = session_exec_multi(s, line);
+        if (r == CMD_ERR) rc = CMD_ERR;
+        if (r == CMD_QUIT || (r == CMD_ERR && s->bail)) { rc = r; break; }
+    }
+    free(line);
+    s->src_file = saved_file;
+    s->src_line = saved_line;
+    return rc;
 }

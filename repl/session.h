@@ -49,6 +49,16 @@ typedef struct Session {
     struct LessonRun *lesson;  /* the lesson running now (paths.c confines its files), or NULL */
     const char *lesson_out;    /* --out DIR for lessons, or NULL (the cache folder) */
     int allow_files;           /* --allow-files: lessons may read and write anywhere */
+    /* the classroom */
+    int theme;                 /* 0 dark, 1 light (projector: larger cells, no side panel) */
+    FILE *log;                 /* `log FILE`: a transcript of commands and output, or NULL */
+    size_t log_mark;           /* bytes of s->out already in the log */
+    char log_path[1024];
+    char **hist;               /* the commands typed this session (history --save), not lessons' */
+    int nhist, hist_cap;
+    int depth;                 /* inside `source` (its commands are not history) */
+    int lesson_start_para;     /* `lesson NAME --at N`: where the next lesson starts (0: its start) */
+    void (*clear)(struct Session *s); /* `clear` in the TUI, or NULL */
     /* streaming output (generate, train progress) goes straight here */
     void (*flush)(struct Session *s);
     /* an error line ("file:line: error: ..." on stderr by default; the TUI's pane) */
@@ -89,8 +99,17 @@ int line_split(const char *line, int (*fn)(void *ctx, const char *cmd), void *ct
 /* The splitter's scanner: the index of the next ';' outside quotes at or after `from` (or
  * the end); *in_quote (may be NULL) says whether the end is inside a quoted text. */
 size_t line_next_cut(const char *line, size_t from, int *in_quote);
+/* Runs a script, a command line at a time ("NAME:LINE: error: ..." for errors); stops at
+ * quit, or at the first error with --bail. CMD_ERR if any command failed. */
+int session_run_stream(Session *s, FILE *f, const char *name);
 /* Writes s->out to stdout and clears it. */
 void session_flush_stdout(Session *s);
+/* What a consumer of s->out calls before taking it: the `log` transcript gets it too
+ * (escape codes stripped). */
+void session_log_out(Session *s);
+/* s->out has been shown: cleared (and the log's mark with it). */
+void session_out_done(Session *s);
+void session_log_text(Session *s, const char *text, size_t n);
 const Command *cmd_find(const char *name);
 /* The closest command name to a mistyped one, or NULL. */
 const char *cmd_suggest(const char *name);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <ncursesw/curses.h>
 #include <stdio.h>
+#include <string.h>
 
 static void fmt_count(char *buf, size_t n, double v)
 {
@@ -59,6 +60,30 @@ void side_draw(const Screen *sc, Session *s, int top, int bottom, int x, int w)
         fmt_count(n1, sizeof n1, (double)s->m->total);
         snprintf(buf, sizeof buf, "%s params · device %s", n1, s->m->be->name);
         line(&p, buf, ST_PLAIN);
+        const LossHistory *h = &s->m->hist;
+        if (h->n) {
+            /* the training since new/load: a sparkline that fits the panel, and val — until
+             * the first evaluation */
+            skip(&p);
+            snprintf(buf, sizeof buf, "TRAINING  step %ld", s->m->step);
+            line(&p, buf, ST_HEAD);
+            char val[32] = "\xe2\x80\x94";
+            if (h->nval && !isnan(h->val[2 * h->nval - 1])) snprintf(val, sizeof val, "%.3f", h->val[2 * h->nval - 1]);
+            snprintf(buf, sizeof buf, "loss %.3f · val %s", h->loss[h->n - 1], val);
+            line(&p, buf, ST_PLAIN);
+            StrBuf sp;
+            sb_init(&sp);
+            VizOpts o = {.color = VIZ_COLOR_16, .width = w - 2};
+            viz_sparkline(&sp, &o, h->loss, h->n);
+            char *nl = sp.s ? strchr(sp.s, '\n') : NULL;
+            if (nl) *nl = 0;
+            /* the blocks only: the numbers are on the line above */
+            char *cut = sp.s ? strstr(sp.s, "  min") : NULL;
+            if (cut) *cut = 0;
+            line(&p, sp.s ? sp.s : "", ST_CYAN);
+            sb_free(&sp);
+            if (s->m->unsaved) line(&p, "unsaved: 'save PATH' keeps it", ST_ERR);
+        }
     } else {
         line(&p, "(no model)", ST_DIM);
         line(&p, "try: new tiny", ST_DIM);

@@ -72,8 +72,10 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
         }
         double eta = (steps - i - 1) * (t_total / done) / 1e3;
         if (s->is_tty) {
-            sb_printf(&s->out, "\r\x1b[Kstep %ld/%ld  loss %.4f  val %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", i + 1, steps,
-                      si.loss, last_val, si.lr, tok_s, eta);
+            char val[32] = "\xe2\x80\x94"; /* — before the first evaluation */
+            if (!isnan(last_val)) snprintf(val, sizeof val, "%.4f", last_val);
+            sb_printf(&s->out, "\r\x1b[Kstep %ld/%ld  loss %.4f  val %s  lr %.2e  %.0f tok/s  ETA %.0fs", i + 1, steps,
+                      si.loss, val, si.lr, tok_s, eta);
             if (s->flush) s->flush(s);
         } else if ((tc->eval_every > 0 && (i + 1) % tc->eval_every == 0) || last) {
             sb_printf(&s->out, "step %ld/%ld  loss %.4f  val %.4f  lr %.2e\n", i + 1, steps, si.loss, last_val, si.lr);

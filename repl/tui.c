@@ -71,6 +71,8 @@ static struct {
     int meta;                  /* ESC seen: next key is Alt-key */
     LessonRun *les;            /* a lesson in progress (paused between paragraphs), or NULL */
     int les_errors_before;     /* s->errors when it started: a lesson counts as one error */
+    int theme;                 /* the s->theme the layout was made for */
+    char repeat[16];           /* "step" or "next": what an empty line runs again, or "" */
     struct sigaction old_act[NCRASH];
 } T;
 
@@ -145,7 +147,7 @@ static void draw_title(void)
                      s->trace->stages[s->trace->next].name);
         else snprintf(left + k, sizeof left - (size_t)k, " · stages done");
     }
-    if (T.pane.scroll > 0) snprintf(right, sizeof right, "↑ %ld rows back · PgDn ", T.pane.scroll);
+    if (T.pane.scroll > 0) snprintf(right, sizeof right, "↑ %ld row%s back · PgDn ", T.pane.scroll, T.pane.scroll == 1 ? "" : "s");
     else if (T.les) snprintf(right, sizeof right, "lesson · F1 help ");
     else if (T.cols >= 90) snprintf(right, sizeof right, "F1 help  F5 step  F6 next  F7 continue ");
     else snprintf(right, sizeof right, "F1 help ");
@@ -204,7 +206,10 @@ static void layout(void)
 {
     T.rows = LINES;
     T.cols = COLS;
-    T.side_on = T.cols >= SIDE_MIN_COLS && T.rows >= SIDE_MIN_ROWS;
+    /* the projector theme gives the whole width to the output */
+    T.theme = T.s->theme;
+    T.sc.light = T.theme == 1;
+    T.side_on = T.cols >= SIDE_MIN_COLS && T.rows >= SIDE_MIN_ROWS && !T.theme;
     T.side_w = 0;
     if (T.side_on) {
         T.side_w = T.cols / 4 + 4;
@@ -227,6 +232,10 @@ static void layout(void)
 static void draw(void)
 {
     if (!T.on) return;
+    if (T.theme != T.s->theme) { /* `set theme` */
+        layout();
+        clear();
+    }
     T.sc.mono = !T.sc.has_colors || T.s->color == VIZ_COLOR_NONE;
     if (T.rows < 3 || T.cols < 10) {
         erase();
@@ -315,8 +324,9 @@ static void poll_keys_live(void);
 /* s->flush: streaming output (generate, train) goes to the pane as it comes. */
 static void tui_flush(Session *s)
 {
+    session_log_out(s);
     if (s->out.len) pane_feed(&T.pane, s->out.s, s->out.len);
-    sb_clear(&s->out);
+    session_out_done(s);
     capture_drain();
     poll_keys_live();
     if (now() - T.last_draw >= DRAW_EVERY_MS) draw();
@@ -325,8 +335,9 @@ static void tui_flush(Session *s)
 /* s->report: an error line in the pane. */
 static void tui_report(Session *s, const char *msg)
 {
+    session_log_out(s);
     if (s->out.len) pane_feed(&T.pane, s->out.s, s->out.len);
-    sb_clear(&s->out);
+    session_out_done(s);
     pane_bol(&T.pane);
     char pre[1100] = "";
     if (s->src_file) snprintf(pre, sizeof pre, "%s:%d: ", s->src_file, s->src_line);
@@ -366,13 +377,25 @@ static void begin_running(void)
 static void end_running(void)
 {
     Session *s = T.s;
+    session_log_out(s);
     if (s->out.len) pane_feed(&T.pane, s->out.s, s->out.len);
-    sb_clear(&s->out);
+    session_out_done(s);
     capture_drain();
     raw();
     T.running = 0;
     g_interrupted = 0;
     pane_bol(&T.pane);
+}
+
+/* What an empty line at the prompt runs again: after `step` (with or without a text) or
+ * `next`, the bare command, so Enter walks on through the stages; anything else forgets it. */
+static void note_repeat(const char *line)
+{
+    while (*line == ' ' || *line == '\t') line++;
+    size_t n = strcspn(line, " \t;");
+    T.repeat[0] = 0;
+    if (n == 4 && (!strncmp(line, "step", 4) || !strncmp(line, "next", 4)))
+        snprintf(T.repeat, sizeof T.repeat, "%.4s", line);
 }
 
 static int exec_part(void *ctx, const char *cmd)
@@ -382,6 +405,7 @@ static int exec_part(void *ctx, const char *cmd)
     while (*cmd == ' ' || *cmd == '\t') cmd++;
     if (!*cmd || *cmd == '#') return 0;
     GrErr e = {{0}};
+    note_repeat(cmd); /* the last command of the line decides what Enter repeats */
     begin_running();
     int r = session_exec(s, cmd, &e);
     end_running();
@@ -405,6 +429,13 @@ static int exec_line(const char *line)
     return rc;
 }
 
+/* `clear`: the pane starts empty. */
+static void tui_clear(Session *s)
+{
+    (void)s;
+    pane_clear(&T.pane);
+}
+
 /* ------------------------------------------------------------------ lessons */
 
 static void lesson_end(void)
@@ -425,7 +456,10 @@ static void lesson_advance(void)
     int paused = lesson_step(T.s, T.les);
     end_running();
     if (paused) {
-        pane_puts_styled(&T.pane, "-- Enter: next · back · quit · or type a command --", st(ST_HEAD));
+        char msg[160];
+        snprintf(msg, sizeof msg, "-- ¶ %d/%d · Enter or PageDown: next · back · quit · or type a command --",
+                 lesson_paragraph(T.les), lesson_paragraphs(T.les));
+        pane_puts_styled(&T.pane, msg, st(ST_HEAD));
         pane_newline(&T.pane);
     } else {
         lesson_end();
@@ -444,10 +478,19 @@ static int tui_start_lesson(Session *s, const char *name, GrErr *e)
         free(L);
         return -1;
     }
+    session_log_out(s);
     if (s->out.len) pane_feed(&T.pane, s->out.s, s->out.len);
-    sb_clear(&s->out);
+    session_out_done(s);
     T.les = L;
     T.les_errors_before = s->errors;
+    int at = s->lesson_start_para;
+    s->lesson_start_para = 0;
+    if (at > 1 && lesson_skip_to(s, L, at, e)) {
+        lesson_close(L);
+        free(L);
+        T.les = NULL;
+        return -1;
+    }
     lesson_advance();
     return 0;
 }
@@ -601,6 +644,13 @@ static int submit(void)
         if (T.scr) set_term(T.scr); /* keep curses' terminal current whatever libedit did */
     }
     T.ed.hpos = T.ed.hist.n;
+    if (!*p && !T.les && T.repeat[0]) { /* Enter again after step / next */
+        char again[16];
+        snprintf(again, sizeof again, "%s", T.repeat);
+        echo_cmd(prompt_str(), again);
+        free(line);
+        return exec_line(again);
+    }
     echo_cmd(prompt_str(), line);
     if (T.les && lesson_input(line)) {
         free(line);
@@ -632,7 +682,15 @@ static int handle_key(int r, wint_t ch)
         case KEY_UP: if (hist_move(e, -1)) beep(); break;
         case KEY_DOWN: if (hist_move(e, 1)) beep(); break;
         case KEY_PPAGE: pane_scroll_by(&T.pane, page()); break;
-        case KEY_NPAGE: pane_scroll_by(&T.pane, -page()); break;
+        case KEY_NPAGE:
+            /* at the bottom of a paused lesson, PageDown (a presenter's clicker) goes on */
+            if (T.les && T.pane.scroll == 0 && T.ed.n == 0) {
+                echo_cmd(prompt_str(), "");
+                lesson_input("");
+            } else {
+                pane_scroll_by(&T.pane, -page());
+            }
+            break;
         case KEY_SR: pane_scroll_by(&T.pane, 1); break;
         case KEY_SF: pane_scroll_by(&T.pane, -1); break;
         case KEY_MOUSE: handle_mouse(); break;
@@ -778,6 +836,17 @@ int tui_line_mode(Session *s)
         char *line = readline("gptrepl> ");
         if (!line) { putchar('\n'); break; }
         if (*line) add_history(line);
+        const char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p && T.repeat[0]) { /* Enter again after step / next */
+            free(line);
+            line = strdup(T.repeat);
+            if (!line) break;
+        }
+        /* the line's last command decides what Enter repeats */
+        size_t at = 0, cut;
+        while ((cut = line_next_cut(line, at, NULL)) < strlen(line)) at = cut + 1;
+        note_repeat(line + at);
         int rc = session_exec_multi(s, line);
         free(line);
         if (rc == CMD_QUIT) break;
@@ -856,6 +925,7 @@ int tui_main(Session *s)
     s->flush = tui_flush;
     s->report = tui_report;
     s->start_lesson = tui_start_lesson;
+    s->clear = tui_clear;
     capture_start();
     layout();
     welcome();
@@ -904,6 +974,7 @@ int tui_main(Session *s)
     s->flush = old_flush;
     s->report = old_report;
     s->start_lesson = NULL;
+    s->clear = NULL;
     hist_save(&T.ed);
     ed_free(&T.ed);
     sl_free(&T.hint);

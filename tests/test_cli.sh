@@ -114,6 +114,17 @@ t "temperature is τ in pictures" 'grep -q ">τ = 0.5<" $PD/l.svg && ! grep -q "
 t "show: rows by token, within 80 columns" 'out=$($G --empty -c "$TINY; run \"to be\"; show L0.pattern" 2>&1); printf "%s\n" "$out" | grep -q "^  h0 t1 o " && [ "$(printf "%s\n" "$out" | sed -n "/^L0.pattern/,\$p" | LC_ALL=C.UTF-8 wc -L)" -le 80 ]'
 t "show: 1 more row"          '$G --empty -c "new tiny layers=1 d=16 ctx=32; run \"abcdefghijklmnopqrstu\"; show L0.resid" 2>&1 | grep -q "1 more row "'
 rm -rf "$PD"
+# the classroom: a transcript, the session as a script, lessons from a paragraph
+CD=$(mktemp -d /tmp/gptrepl-class.XXXXXX)
+t "log keeps commands and output" '$G --empty -c "log $CD/t.log; seed 3; new tiny layers=1 d=16 ctx=16; run \"abc\"; bogus; log off; eval 1+1" >/dev/null 2>&1; grep -q "^gptrepl> run \"abc\"$" $CD/t.log && grep -q "^ran 22 stages on 3 tokens" $CD/t.log && grep -q "^error: unknown command .bogus." $CD/t.log && ! grep -q "eval 1+1" $CD/t.log && ! grep -q $'"'"'\x1b'"'"' $CD/t.log'
+t "history --save, then source" 'a=$($G --empty -c "seed 3; new tiny layers=1 d=16 ctx=16; run \"abcd\"; bogus; eval loss; history --save $CD/s.gpt" 2>/dev/null | grep -E "^[0-9.]+$"); b=$($G --empty -c "source $CD/s.gpt" 2>/dev/null | grep -E "^[0-9.]+$"); [ -n "$a" ] && [ "$a" = "$b" ] && ! grep -q bogus $CD/s.gpt && grep -q "^run \"abcd\"$" $CD/s.gpt'
+t "source reports its lines"   'printf "new tiny layers=1 d=16 ctx=8\nbogus\n" > $CD/e.gpt; $G --empty -c "source $CD/e.gpt" 2>&1 | grep -q "e.gpt:2: error: unknown command"'
+t "source of a missing file"   '$G --empty -c "source $CD/nope.gpt" 2>&1 | grep -q "source: cannot open .*nope.gpt: No such file"'
+printf '"'"'# Three pages\nOne.\n> seed 5\n\nTwo.\n> new tiny layers=1 d=16 ctx=8\n\nThree.\n? L == 1\n'"'"' > $CD/p.lesson
+t "lesson --at N runs the earlier paragraphs unseen" 'out=$($G --empty -c "lesson $CD/p.lesson --at 3" 2>&1); printf "%s\n" "$out" | grep -q "from paragraph 3 of 3" && printf "%s\n" "$out" | grep -q "^Three\.$" && ! printf "%s\n" "$out" | grep -q "^Two\.$" && printf "%s\n" "$out" | grep -q "1 check, 0 failed"'
+t "lesson --at past the end"   '$G --empty -c "lesson $CD/p.lesson --at 9" 2>&1 | grep -q "has 3 paragraphs, not 9"'
+t "lesson --resume: where the class stopped" 'printf "\n\n" | XDG_STATE_HOME=$CD/st script -qec "$G --empty --lesson $CD/p.lesson" /dev/null >/dev/null 2>&1; grep -q "p 2\|p 3" $CD/st/gptrepl/lesson-positions && XDG_STATE_HOME=$CD/st $G --empty -c "lesson $CD/p.lesson --resume" 2>&1 | grep -q "from paragraph"'
+rm -rf "$CD"
 rm -rf "$TD"
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]

@@ -117,7 +117,7 @@ check "new tiny runs"                        $S 'new tiny: 1 layers?,'
 check "side panel shows the model"           $S '1 layer · 4 heads · d 32'
 
 keys $S 'set t' Tab
-check "ambiguous Tab lists candidates"       $S 'temperature +top_k +top_p'
+check "ambiguous Tab lists candidates"       $S 'temperature +theme +top_k +top_p'
 keys $S C-u
 
 keys $S 'run "hello"' Enter
@@ -246,6 +246,34 @@ check "plain: Tab completes a tensor"  $S '^gptrepl> show L0.pattern ?$'
 keys $S C-u 'eval rowme' Tab
 check "plain: Tab completes a function" $S '^gptrepl> eval rowmean\($'
 keys $S C-u 'quit' Enter
+
+# ---------------------------------------------------------------- session 2c: the classroom
+S=class
+start $S ""
+check "classroom start-up"                   $S '^gptrepl>$'
+keys $S 'new tiny layers=1 d=32 ctx=16; step "hello"' Enter
+check "step prepares the walk"               $S 'prepared [0-9]+ stages'
+keys $S Enter
+check "Enter after step steps again"         $S '^\[1/[0-9]+\] embed'
+keys $S Enter
+check "and again"                            $S '^\[2/[0-9]+\] L0.ln1.xhat'
+keys $S 'clear' Enter
+if wait_gone $S 'prepared [0-9]+ stages' 3; then ok; else bad "clear empties the pane" $S; fi
+printf '# Clicker lesson\nPage one.\n> seed 5\n\nPage two.\n? 1 < 2\n\nPage three.\n' > "$TMPD/c.lesson"
+keys $S "lesson $TMPD/c.lesson" Enter
+check "the pause names the paragraph"        $S '¶ 1/3'
+keys $S NPage
+check "PageDown goes on in a lesson"         $S '^Page two\.'
+keys $S 'quit' Enter
+keys $S "lesson $TMPD/c.lesson --at 3" Enter
+check "lesson --at starts at a paragraph"    $S 'from paragraph 3 of 3'
+check "lesson --at shows that paragraph"     $S '^Page three\.'
+keys $S 'set theme light' Enter
+if wait_gone $S 'SETTINGS' 3; then ok; else bad "projector theme hides the side panel" $S; fi
+if tm capture-pane -e -p -t $S | grep -q $'\x1b\[[0-9;]*48;5;231m\|\x1b\[[0-9;]*48;2;255;255;255m'; then ok; else bad "projector theme: a white page" $S; fi
+keys $S 'run "to be"; attn 0 0' Enter
+check "projector theme: wider cells"         $S '^ *0 t ███'
+keys $S 'quit' Enter
 
 # ---------------------------------------------------------------- session 3: Ctrl-C twice, Ctrl-D
 S=quit2

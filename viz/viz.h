@@ -32,7 +32,7 @@ const char *viz_color_name(VizColor c);
 typedef struct {
     VizColor color;
     int width;     /* terminal columns; renderers clip to it; <= 0 means 80 */
-    int cell_w;    /* terminal heatmap cell width in columns: 0 = auto (2 when it fits), 1, 2 */
+    int cell_w;    /* widest terminal heatmap cells in columns (narrower when they do not fit); 0: 2 */
     int height;    /* terminal rows, for choosing windows and pooling; <= 0 means 24 */
 } VizOpts;
 

@@ -242,7 +242,7 @@ int viz_term_heatmap_fit(const VizOpts *o, const VizHeatmap *h)
 {
     Slot s;
     if (slot_make(&s, h, 10)) return 1;
-    int fit = vt_width_of(o) - slot_w(&s) - 1;
+    int fit = (vt_width_of(o) - slot_w(&s) - 1) / (o && o->cell_w > 1 ? o->cell_w : 1);
     labs_free(&s.rows);
     return fit > 1 ? fit : 1;
 }
@@ -290,7 +290,9 @@ int viz_term_heatmap(StrBuf *out, const VizOpts *o, const VizHeatmap *h, GrErr *
         labs_free(&s.rows), labs_free(&C);
         return gr_fail(e, "heatmap: %d columns are too narrow", W);
     }
-    int cw = o && o->cell_w ? o->cell_w : (h->cols * 2 <= area ? 2 : 1);
+    /* the widest cells that fit, up to the preferred width (2 unless asked) */
+    int cw = o && o->cell_w ? o->cell_w : 2;
+    while (cw > 1 && h->cols * cw > area) cw--;
     int shown = h->cols < area / cw ? h->cols : area / cw;
     Pen p = {vt_color_of(o), &h->scale, cw, -1};
     double *rr = h->scale.mode == VIZ_SCALE_ROW ? viz_heatmap_row_ranges(h) : NULL;
