@@ -220,7 +220,7 @@ TEST(every_kth_label)
     enum { N = 120 };
     static float d[N * N];
     causal_matrix(d, N);
-    static char store[N][8];
+    static char store[N][16];
     static const char *labs[N];
     for (int i = 0; i < N; i++) {
         snprintf(store[i], sizeof store[i], "k%d", i);
@@ -275,7 +275,7 @@ TEST(svg_text_labels_and_colours)
     if (!svg) return;
     /* one <text> per token label on each axis (rows carry their position) */
     for (int i = 0; i < 5; i++) {
-        char col[16], row[24];
+        char col[32], row[48];
         snprintf(col, sizeof col, ">k%d</text>", i);
         snprintf(row, sizeof row, ">%d  k%d</text>", i, i);
         CHECK(count(svg, col) == 1);

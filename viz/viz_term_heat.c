@@ -70,7 +70,10 @@ static void put_cell(StrBuf *o, Pen *p, int masked, float v, double t)
     if (p->m == VIZ_COLOR_NONE) {
         char ch;
         if (!div) ch = SEQ_ASCII[clampi((int)ceil(t * 9), 1, 9)];
-        else ch = (d < 0 ? NEG_ASCII : POS_ASCII)[clampi((int)ceil(fabs(d) * 3), 1, 3) - 1];
+        else {
+            int b = clampi((int)ceil(fabs(d) * 3), 1, 3) - 1;
+            ch = d < 0 ? NEG_ASCII[b] : POS_ASCII[b];
+        }
         for (int i = 0; i < p->cw; i++) sb_putc(o, ch);
         return;
     }
