@@ -5,7 +5,7 @@
  *
  * Lines whose first word touches the filesystem, allocates a big model or takes long
  * are skipped: save load export dump train generate bench new device lesson seed set
- * quit (and any line with --file, which reads a file). Everything else is fair game:
+ * quit log history source clear (and any line with --file, which reads a file). Everything else is fair game:
  * run step next continue where reset show eval check loss logits attn hist heatmap
  * ablate unablate tokens params model help, and unknown words. */
 #include "fuzz_util.h"
@@ -14,7 +14,8 @@
 #include <ctype.h>
 
 static const char *const SKIP[] = {"save", "load", "export", "dump", "train", "generate", "bench", "new",
-                                   "device", "lesson", "seed", "set", "quit", NULL};
+                                   "device", "lesson", "seed", "set", "quit", "log", "history", "source",
+                                   "clear", NULL};
 
 /* The first word as session_exec's split_words reads it ("double quotes" group, \x escapes). */
 static int first_word(const char *p, char *w, size_t cap)
