@@ -194,7 +194,8 @@ int pic_attn_at(Session *s, int layer, int head, int ra, int rb, int ca, int cb,
             sb_init(&nb);
             if (layer >= 0) sb_printf(&nb, "head %d", h);
             else if (head >= 0) sb_printf(&nb, "layer %d", l);
-            else sb_printf(&nb, "L%d h%d", l, h);
+            else if (h == h0) sb_printf(&nb, "L%d h%d", l, h); /* the layer once per grid row */
+            else sb_printf(&nb, "h%d", h);
             p->names[k] = nb.s;
         }
     }

@@ -406,8 +406,17 @@ int viz_term_grid(StrBuf *out, const VizOpts *o, const VizGrid *g, GrErr *e)
     if (g->thumbnails) lab.row_labels = NULL;
     if (slot_make(&s, &lab, 8)) return gr_fail(e, "grid: out of memory");
     int sw = slot_w(&s);
-    /* pool what does not fit: columns to the width, thumbnails to 16 rows */
+    /* pool what does not fit: columns to the width, thumbnails to 16 rows; a grid row of
+     * thumbnails (a layer's heads) stays on one line of maps while 3 columns each fit */
     int maxc = W - sw - 3, maxr = g->thumbnails ? 16 : 100000;
+    int gcols = g->ncols > 0 ? g->ncols : g->n;
+    if (g->thumbnails && gcols > 1) {
+        int per = (W - sw - 1) / gcols - 2;
+        if (per >= 3 && per < maxc) {
+            maxc = per;
+            if (maxr > per) maxr = per;
+        }
+    }
     VizPooled *P = calloc((size_t)g->n, sizeof *P);
     if (!P) { labs_free(&s.rows); return gr_fail(e, "grid: out of memory"); }
     for (int i = 0; i < g->n; i++)
@@ -439,7 +448,8 @@ int viz_term_grid(StrBuf *out, const VizOpts *o, const VizGrid *g, GrErr *e)
                 sb_init(&t);
                 if (g->names && g->names[i]) viz_text_escape(&t, g->names[i]);
                 else sb_printf(&t, "#%d", i);
-                vt_fit(&line, t.s ? t.s : "", pw + 2, 0);
+                vt_fit(&line, t.s ? t.s : "", pw + 1, 0); /* names never run together */
+                sb_putc(&line, ' ');
                 sb_free(&t);
             }
             vt_emit_sb(out, &line, W);
