@@ -27,12 +27,23 @@ ifeq ($(SAN),1)
 OPT    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 CFLAGS ?=
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wno-unknown-pragmas $(WARN) $(OPT) -I. -Icore -I/usr/include/stb -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wno-unknown-pragmas $(WARN) $(OPT) -I. -Icore -I/usr/include/stb $(PC_CFLAGS) -MMD -MP
 LDFLAGS ?=
 ifeq ($(SAN),1)
 LDFLAGS += -fsanitize=address,undefined
 endif
+# Libraries through pkg-config where it knows them (Debian, Ubuntu, WSL); the names as a
+# fallback. Only its -I flags are taken: its -D flags (ncursesw's _XOPEN_SOURCE) would
+# fight our own feature macros.
+PC_PKGS := openblas libcjson libpcre2-8 ncursesw libedit
+PC_OK := $(shell pkg-config --exists $(PC_PKGS) 2>/dev/null && echo yes)
+ifeq ($(PC_OK),yes)
+PC_CFLAGS := $(filter -I%,$(shell pkg-config --cflags $(PC_PKGS)))
+LDLIBS := $(shell pkg-config --libs $(PC_PKGS)) -lpthread -lm
+else
+PC_CFLAGS :=
 LDLIBS := -lopenblas -lcjson -lpcre2-8 -lncursesw -ledit -lpthread -lm
+endif
 
 # The CUDA backend builds whenever nvcc exists; without it the CPU backend is all there is.
 NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -54,7 +65,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # CUDA builds also get the per-op GPU parity test (tests/run_all.sh runs it when a GPU is present).
 GPU_TEST := $(if $(GPU_OBJ),$(BUILD)/tests/gpu_parity)
 
-.PHONY: all run test bench deps deps-check fixtures clean models gpt2-tokenizer valgrind fuzz
+.PHONY: all run test bench deps deps-check deps-print install uninstall fixtures clean models gpt2-tokenizer valgrind fuzz
 all: deps-check $(BIN)
 
 $(BIN): $(BUILD)/repl/main.o $(BUILD)/libgptrepl.a
@@ -82,21 +93,41 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgptrepl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libgptrepl.a $(LDLIBS)
 
-# Headers the build needs; a missing one triggers `make deps` (fresh Debian machine).
-NEED_HEADERS := /usr/include/cjson/cJSON.h /usr/include/stb/stb_image_write.h \
-  /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h /usr/include/pcre2.h \
-  /usr/include/ncursesw/curses.h /usr/include/editline/readline.h
-DEB_PKGS := build-essential libopenblas-dev libcjson-dev libstb-dev libpcre2-dev clang libclang-rt-dev \
+# The one package list (make deps, the check below and .ci/run all use it), and what
+# proves each is installed: a header, or a program.
+DEB_PKGS := build-essential pkg-config libopenblas-dev libcjson-dev libstb-dev libpcre2-dev clang libclang-rt-dev \
   libncurses-dev libedit-dev fonts-dejavu-core tmux valgrind fortunes-min libxml2-utils
+NEED_FILES := /usr/include/cjson/cJSON.h /usr/include/stb/stb_image_write.h /usr/include/pcre2.h \
+  /usr/include/ncursesw/curses.h /usr/include/editline/readline.h /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+NEED_PROGS := pkg-config xmllint tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Checked while the Makefile is read, before any rule runs: `make -j8` on a bare machine
+# installs the packages first instead of compiling beside a running apt-get.
+MISSING := $(foreach f,$(NEED_FILES),$(if $(wildcard $(f)),,$(f))) \
+  $(foreach p,$(NEED_PROGS),$(if $(shell command -v $(p) 2>/dev/null),,$(p))) \
+  $(if $(wildcard /usr/include/cblas.h /usr/include/*/cblas.h /usr/include/*/*/cblas.h),,cblas.h)
+ifneq ($(strip $(MISSING)),)
+ifeq ($(filter deps clean deps-print,$(MAKECMDGOALS)),)
+$(info missing $(strip $(MISSING)): installing the packages first (make deps))
+DEPS_RC := $(shell $(MAKE) --no-print-directory deps >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error make deps failed (run it by hand to see why))
+endif
+endif
+endif
 
 deps:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEB_PKGS)
 
+# Printed for scripts that install by themselves.
+deps-print:
+	@echo $(DEB_PKGS)
+
+# Kept for old habits: the check happens while the Makefile is read.
 deps-check:
-	@for h in $(NEED_HEADERS); do [ -e "$$h" ] || { echo "missing $$h: running make deps"; $(MAKE) --no-print-directory deps; break; }; done
-	@command -v xmllint >/dev/null || { echo "missing xmllint (the SVG tests use it): running make deps"; $(MAKE) --no-print-directory deps; }
+	@:
 
 run: all
 	./gptrepl
@@ -133,6 +164,24 @@ clean:
 
 gpt2-tokenizer:
 	models/gpt2/fetch.sh
+
+# An installed gptrepl finds its models and lessons in PREFIX/share/gptrepl (paths.c).
+PREFIX ?= /usr/local
+DESTDIR ?=
+SHARE := $(DESTDIR)$(PREFIX)/share/gptrepl
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/models/gpt2 $(SHARE)/lessons $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gptrepl
+	install -m 644 models/*.safetensors models/README.md $(SHARE)/models/
+	install -m 644 models/gpt2/encoder.json models/gpt2/vocab.bpe models/gpt2/README.md $(SHARE)/models/gpt2/
+	cp -R lessons/. $(SHARE)/lessons/
+	install -m 644 gptrepl.1 $(DESTDIR)$(PREFIX)/share/man/man1/gptrepl.1
+	install -m 644 LICENSE THIRD_PARTY.md $(SHARE)/
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/gptrepl (models and lessons in $(SHARE))"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/gptrepl $(DESTDIR)$(PREFIX)/share/man/man1/gptrepl.1
+	rm -rf $(SHARE)
 
 models: gptrepl
 	models/make_model.sh

@@ -125,6 +125,19 @@ t "lesson --at N runs the earlier paragraphs unseen" 'out=$($G --empty -c "lesso
 t "lesson --at past the end"   '$G --empty -c "lesson $CD/p.lesson --at 9" 2>&1 | grep -q "has 3 paragraphs, not 9"'
 t "lesson --resume: where the class stopped" 'printf "\n\n" | XDG_STATE_HOME=$CD/st script -qec "$G --empty --lesson $CD/p.lesson" /dev/null >/dev/null 2>&1; grep -q "p 2\|p 3" $CD/st/gptrepl/lesson-positions && XDG_STATE_HOME=$CD/st $G --empty -c "lesson $CD/p.lesson --resume" 2>&1 | grep -q "from paragraph"'
 rm -rf "$CD"
+# runs like an installed tool
+ID=$(mktemp -d /tmp/gptrepl-inst.XXXXXX)
+t "make install, then a lesson from elsewhere" 'make --no-print-directory install PREFIX=$ID/usr >/dev/null 2>&1 && (cd / && XDG_CACHE_HOME=$ID/c $ID/usr/bin/gptrepl --lesson en/09-causal-mask --batch >/dev/null 2>&1) && [ -f $ID/usr/share/man/man1/gptrepl.1 ]'
+t "installed: model and lessons found" '(cd / && $ID/usr/bin/gptrepl -c "model; lesson" 2>&1) | grep -q "tiny-fortunes" && (cd / && $ID/usr/bin/gptrepl -c "lesson" 2>&1) | grep -q "vi/09-causal-mask"'
+man_has_options() {
+  local o
+  for o in $($G --help | grep -oE -- "--[a-z-]+" | sort -u); do
+    grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" gptrepl.1 || { echo "gptrepl.1 lacks $o"; return 1; }
+  done
+}
+t "the man page has every --help option" man_has_options
+t "the GPT-2 tokenizer ships"  '(cd / && $ID/usr/bin/gptrepl --empty -c "new gpt2 layers=1 d=64 heads=1; tokens --ids Hello world" 2>&1) | tail -1 | grep -qx "15496 995"'
+rm -rf "$ID"
 rm -rf "$TD"
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]
