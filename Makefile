@@ -96,7 +96,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libgptrepl.a
 # The one package list (make deps, the check below and .ci/run all use it), and what
 # proves each is installed: a header, or a program.
 DEB_PKGS := build-essential pkg-config libopenblas-dev libcjson-dev libstb-dev libpcre2-dev clang libclang-rt-dev \
-  libncurses-dev libedit-dev fonts-dejavu-core tmux valgrind fortunes-min libxml2-utils
+  libncurses-dev libedit-dev libcurl4-openssl-dev fonts-dejavu-core tmux valgrind fortunes-min libxml2-utils
 NEED_FILES := /usr/include/cjson/cJSON.h /usr/include/stb/stb_image_write.h /usr/include/pcre2.h \
   /usr/include/ncursesw/curses.h /usr/include/editline/readline.h /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 NEED_PROGS := pkg-config xmllint tmux
@@ -106,7 +106,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # installs the packages first instead of compiling beside a running apt-get.
 MISSING := $(foreach f,$(NEED_FILES),$(if $(wildcard $(f)),,$(f))) \
   $(foreach p,$(NEED_PROGS),$(if $(shell command -v $(p) 2>/dev/null),,$(p))) \
-  $(if $(wildcard /usr/include/cblas.h /usr/include/*/cblas.h /usr/include/*/*/cblas.h),,cblas.h)
+  $(if $(wildcard /usr/include/cblas.h /usr/include/*/cblas.h /usr/include/*/*/cblas.h),,cblas.h) \
+  $(if $(wildcard /usr/include/curl/curl.h /usr/include/*/curl/curl.h),,curl/curl.h)
 ifneq ($(strip $(MISSING)),)
 ifeq ($(filter deps clean deps-print,$(MAKECMDGOALS)),)
 $(info missing $(strip $(MISSING)): installing the packages first (make deps))

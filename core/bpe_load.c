@@ -437,28 +437,15 @@ fail:
 
 Bpe *bpe_load_dir(const char *dir, GrErr *e)
 {
-    static const char *names[2] = {"encoder.json", "vocab.bpe"};
-    char *path[2] = {NULL, NULL};
-    Bpe *bp = NULL;
-    size_t dn = strlen(dir);
-    for (int i = 0; i < 2; i++) {
-        size_t n;
-        if (!gr_add_ok(dn, strlen(names[i]) + 2, &n) || !(path[i] = malloc(n))) {
-            gr_fail(e, "out of memory");
-            goto out;
-        }
-        snprintf(path[i], n, "%s/%s", dir, names[i]);
+    /* the npm package's names, then the Hugging Face Hub's for the same two files */
+    static const char *names[2][2] = {{"encoder.json", "vocab.bpe"}, {"vocab.json", "merges.txt"}};
+    char path[2][4200];
+    for (int k = 0; k < 2; k++) {
         struct stat st;
-        if (stat(path[i], &st) != 0) {
-            gr_fail(e, "%s: %s; run `make gpt2-tokenizer` to download the GPT-2 vocabulary", path[i],
-                    strerror(errno));
-            goto out;
-        }
+        snprintf(path[0], sizeof path[0], "%s/%s", dir, names[k][0]);
+        snprintf(path[1], sizeof path[1], "%s/%s", dir, names[k][1]);
+        if (stat(path[0], &st) == 0 && stat(path[1], &st) == 0) return bpe_load(path[0], path[1], e);
     }
-    bp = bpe_load(path[0], path[1], e);
-out:
-    free(path[0]);
-    free(path[1]);
-    return bp;
+    gr_fail(e, "%s: no GPT-2 tokenizer (encoder.json and vocab.bpe, or the Hub's vocab.json and merges.txt)", dir);
+    return NULL;
 }
-

@@ -84,7 +84,7 @@ Model *ckpt_load(const char *path, const Backend *be, CkptExtra *extra, GrErr *e
     if (st_open(&f, path, e)) return NULL;
     const char *fmt = st_meta(&f, "format");
     if ((!fmt || strcmp(fmt, "gptrepl")) && hf_is_gpt2(&f)) {
-        Model *hm = hf_load_gpt2(&f, path, be, e);
+        Model *hm = hf_load_gpt2(&f, path, be, extra ? extra->heads : 0, e);
         st_close(&f);
         return hm;
     }

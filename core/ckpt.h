@@ -5,9 +5,10 @@
 #include "model.h"
 #include "safetensors.h"
 
-/* Extra text stored with a model (the char tokenizer's vocabulary). */
+/* What goes with a model besides its weights. */
 typedef struct {
-    char *chars; /* UTF-8, NULL when not a char model */
+    char *chars; /* out: the char tokenizer's vocabulary (UTF-8), NULL when not a char model */
+    int heads;   /* in: the head count of a Hugging Face checkpoint without config.json (0: none) */
 } CkptExtra;
 
 /* Loads a gptrepl safetensors checkpoint (and its optimizer state when present).

@@ -91,7 +91,7 @@ static int hf_read_all(const StFile *f, const char *path, const GptConfig *c, co
     return rc;
 }
 
-Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr *e)
+Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, int heads, GrErr *e)
 {
     const StTensor *wte = hf_find(f, "wte.weight"), *wpe = hf_find(f, "wpe.weight");
     if (!wte || wte->ndim != 2 || !wpe || wpe->ndim != 2) {
@@ -116,9 +116,21 @@ Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr 
         if (!hf_find(f, nm)) break;
     }
     c.n_layer = L;
-    c.n_head = heads_from_config(path);
+    int from_config = heads_from_config(path);
+    c.n_head = from_config ? from_config : heads;
+    if (from_config && heads && heads != from_config) {
+        gr_fail(e, "%s: heads=%d disagrees with its config.json (n_head %d)", path, heads, from_config);
+        return NULL;
+    }
+    if (!c.n_head) c.n_head = c.d == 768 ? 12 : c.d == 1024 ? 16 : c.d == 1280 ? 20 : c.d == 1600 ? 25 : 0;
     if (!c.n_head) {
-        c.n_head = c.d == 768 ? 12 : c.d == 1024 ? 16 : c.d == 1280 ? 20 : c.d == 1600 ? 25 : (c.d % 64 ? 1 : c.d / 64);
+        gr_fail(e, "%s: no config.json beside it says how many heads its width d=%d has, and %d is not a GPT-2 width "
+                   "(768, 1024, 1280, 1600); load it with heads=N", path, c.d, c.d);
+        return NULL;
+    }
+    if (c.d % c.n_head) {
+        gr_fail(e, "%s: heads=%d does not divide the width d=%d", path, c.n_head, c.d);
+        return NULL;
     }
     c.tie = 1;
     c.pos = 1;

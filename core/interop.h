@@ -10,7 +10,9 @@
 int hf_is_gpt2(const StFile *f);
 /* Loads HF GPT-2 weights; heads come from config.json beside the file, else from the width
  * (768→12, 1024→16, 1280→20, 1600→25, else d/64). */
-Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, GrErr *e);
+/* heads: from config.json beside path; else the override; else GPT-2's own widths
+ * (768 → 12, 1024 → 16, 1280 → 20, 1600 → 25); else refused, never guessed. */
+Model *hf_load_gpt2(const StFile *f, const char *path, const Backend *be, int heads, GrErr *e);
 /* llm.c model files. */
 int llmc_is_bin(const char *path);
 Model *llmc_load(const char *path, const Backend *be, GrErr *e);

@@ -56,4 +56,4 @@ int cmd_help(Session *s, const Args *a, GrErr *e)
     return gr_fail(e, "help: no command or name '%s' (%s)", t->s, ne.msg), CMD_ERR;
 }
 
-int cmd_quit(Session *s, const Args *a, GrErr *e) { return CMD_QUIT; }
+int cmd_quit(Session *s, const Args *a, GrErr *e) { return session_may_quit(s) ? CMD_QUIT : CMD_OK; }

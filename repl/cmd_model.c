@@ -1,5 +1,6 @@
 /* cmd_model.c — the model's lifecycle and settings: new load save model params device seed set. */
 #include "cmds.h"
+#include "hub.h"
 #include "interop.h"
 #include "paths.h"
 
@@ -13,7 +14,13 @@
 /* ---------------- tables ---------------- */
 
 /* Names `load` looks up in the model folders without a path. */
-const char *model_name_choices(void) { return "gpt2|gpt2-medium|gpt2-large|gpt2-xl|distilgpt2|tiny-fortunes"; }
+/* The Hub's names (hub.c's table) and the bundled model. */
+const char *model_name_choices(void)
+{
+    static char buf[320];
+    if (!buf[0]) snprintf(buf, sizeof buf, "%s|tiny-fortunes", hub_choices());
+    return buf;
+}
 
 /* `set KEY VALUE`: every setting, its range, where it lives. color is applied by hand. */
 static const FieldDef SETTINGS[] = {
@@ -120,12 +127,24 @@ static int exists(const char *p)
     return stat(p, &sb) == 0;
 }
 
+/* NAME.chars beside NAME.bin: the char vocabulary llm.c's format has no place for. */
+static void chars_path(const char *bin, char *buf, size_t n)
+{
+    size_t l = strlen(bin);
+    if (l > 4 && !strcmp(bin + l - 4, ".bin")) snprintf(buf, n, "%.*s.chars", (int)(l - 4), bin);
+    else snprintf(buf, n, "%s.chars", bin);
+}
+
 int cmd_load(Session *s, const Args *a, GrErr *e)
 {
     const FieldVal *pv = arg(a, "path");
     const char *given = pv->s;
-    char path[4300] = "";
-    if (pv->choice >= 0 || (!strchr(given, '/') && !exists(given))) {
+    char path[4400] = "";
+    const HubModel *hm = hub_find(given);
+    if (hm && !exists(given)) {
+        /* a Hub name: found locally, else downloaded into the cache */
+        if (hub_fetch(s, hm, path, sizeof path, e)) return CMD_ERR;
+    } else if (pv->choice >= 0 || (!strchr(given, '/') && !exists(given))) {
         /* A name: NAME.safetensors or NAME/model.safetensors in a model folder. */
         const char *dirs[8];
         int nd = paths_model_dirs(dirs, 8);
@@ -134,12 +153,9 @@ int cmd_load(Session *s, const Args *a, GrErr *e)
             if (!exists(path)) snprintf(path, sizeof path, "%s/%s/model.safetensors", dirs[d], given);
             if (!exists(path)) path[0] = 0;
         }
-        if (!path[0] && !strncmp(given, "gpt2", 4))
-            return gr_fail(e, "%s weights not found in the model folders. Download model.safetensors (and config.json) "
-                              "from https://huggingface.co/openai-community/%s into models/%s/ (or set "
-                              "GPTREPL_MODELS), then 'load %s'; 'make gpt2-tokenizer' fetches its tokenizer",
-                           given, given, given, given), CMD_ERR;
-        if (!path[0]) return gr_fail(e, "load: no file or model named '%s'", given), CMD_ERR;
+        if (!path[0])
+            return gr_fail(e, "load: no file or model named '%s' ('models' lists them; %s come from the Hub)", given,
+                           hub_choices()), CMD_ERR;
     } else if (is_dir(given)) {
         /* A Hugging Face folder: its model.safetensors (config.json beside it). */
         snprintf(path, sizeof path, "%s/model.safetensors", given);
@@ -148,13 +164,33 @@ int cmd_load(Session *s, const Args *a, GrErr *e)
         snprintf(path, sizeof path, "%s", given);
     }
     CkptExtra ex = {0};
+    for (int i = 0; i < a->nkv; i++)
+        if (!strncmp(a->kv[i], "heads=", 6)) ex.heads = atoi(a->kv[i] + 6);
     Model *m = ckpt_load(path, s->m ? s->m->be : &backend_cpu, &ex, e);
     if (!m) return CMD_ERR;
+    /* an llm.c file of a char model: its vocabulary beside it (save writes it there) */
+    char cpath[4400];
+    chars_path(path, cpath, sizeof cpath);
+    StrBuf cb;
+    sb_init(&cb);
+    if (!ex.chars && llmc_is_bin(path) && exists(cpath) && !read_all(cpath, &cb, e) && cb.s) {
+        m->cfg.tokenizer = TOK_CHAR;
+        ex.chars = strdup(cb.s);
+    }
+    sb_free(&cb);
     int rc = session_adopt_model(s, m, ex.chars, path, e);
     free(ex.chars);
     if (rc) return CMD_ERR;
+    if (hm) snprintf(s->model_name, sizeof s->model_name, "%s", hm->name);
     sb_printf(&s->out, "loaded %s: %d layers, %d heads, d %d, ctx %d, vocab %d (%s), step %ld\n", path,
               m->cfg.n_layer, m->cfg.n_head, m->cfg.d, m->cfg.ctx, m->cfg.vocab, tok_kind_name(&s->tok), m->step);
+    return CMD_OK;
+}
+
+int cmd_models(Session *s, const Args *a, GrErr *e)
+{
+    (void)a, (void)e;
+    hub_list(&s->out);
     return CMD_OK;
 }
 
@@ -166,8 +202,22 @@ int cmd_save(Session *s, const Args *a, GrErr *e)
     size_t n = strlen(path);
     int llmc = fmt->given ? fmt->i == 1 : n > 4 && !strcmp(path + n - 4, ".bin");
     if (llmc) {
+        char *chars = s->tok.kind == TOK_CHAR ? tok_chars_utf8(&s->tok) : NULL;
+        char cpath[4400];
+        chars_path(path, cpath, sizeof cpath);
+        if (chars) {
+            /* llm.c's format holds no vocabulary: it goes beside the file, first */
+            StChunk ch = {chars, strlen(chars)};
+            int crc = gr_atomic_write(cpath, &ch, 1, e);
+            free(chars);
+            if (crc) return CMD_ERR;
+        }
         if (llmc_save(s->m, path, e)) return CMD_ERR;
-        sb_printf(&s->out, "saved %s (llm.c format, %zu parameters)\n", path, s->m->total);
+        s->m->unsaved = 0;
+        if (s->tok.kind == TOK_CHAR)
+            sb_printf(&s->out, "saved %s (llm.c format, %zu parameters) and its vocabulary %s (llm.c's format has no "
+                               "place for it; load reads it back)\n", path, s->m->total, cpath);
+        else sb_printf(&s->out, "saved %s (llm.c format, %zu parameters)\n", path, s->m->total);
         return CMD_OK;
     }
     char *chars = tok_chars_utf8(&s->tok);

@@ -26,7 +26,7 @@ HANDLER(cmd_attn); HANDLER(cmd_hist); HANDLER(cmd_heatmap); HANDLER(cmd_dump);
 HANDLER(cmd_export_attn); HANDLER(cmd_export_hist); HANDLER(cmd_export_heatmap); HANDLER(cmd_export_logits);
 HANDLER(cmd_export_loss);
 HANDLER(cmd_bench); HANDLER(cmd_train); HANDLER(cmd_lesson);
-HANDLER(cmd_clear); HANDLER(cmd_log); HANDLER(cmd_history); HANDLER(cmd_source);
+HANDLER(cmd_models); HANDLER(cmd_clear); HANDLER(cmd_log); HANDLER(cmd_history); HANDLER(cmd_source);
 #undef HANDLER
 
 /* Tables the command rows point at (choices and keys computed from other tables). */

@@ -25,9 +25,17 @@ static const FieldDef NEW_POS[] = {
      .meta = "key=value", .help = "change any key of the preset"},
     END};
 
+static const FieldDef LOAD_KEYS[] = {
+    {.name = "heads", .kind = FK_INT, .lo = 1, .hi = 4096, .meta = "N",
+     .help = "the head count of a Hugging Face checkpoint without config.json"},
+    END};
+static const FieldDef *load_keys(void) { return LOAD_KEYS; }
 static const FieldDef LOAD_POS[] = {
     {.name = "path", .kind = FK_PATH_IN, .choices_fn = model_name_choices, .comp = COMP_FILE, .meta = "PATH|NAME",
-     .help = "a checkpoint (ours, Hugging Face GPT-2, llm.c .bin), or a model name looked up in the model folders"},
+     .help = "a checkpoint (ours, Hugging Face GPT-2 file or folder, llm.c .bin), or a name: the model folders', or "
+             "gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2 from the Hugging Face Hub"},
+    {.name = "overrides", .kind = FK_KV, .flags = FF_OPTIONAL | FF_REPEAT, .kv = load_keys, .comp = COMP_KEYS,
+     .meta = "heads=N", .help = "what the file does not say"},
     END};
 
 static const FieldDef SAVE_POS[] = {
@@ -226,7 +234,11 @@ const Command COMMANDS[] = {
      "  init: N(0, 0.02), residual projections 0.02/sqrt(2*layers), seeded by 'seed N'"},
     {"load", cmd_load, LOAD_POS, NULL, NULL, NULL, "load a checkpoint: ours, Hugging Face GPT-2, or llm.c .bin",
      "  NAME looks for NAME.safetensors and NAME/model.safetensors in the model folders\n"
-     "  ($GPTREPL_MODELS, then the bundled models/); Hugging Face Conv1D weights are transposed"},
+     "  ($GPTREPL_MODELS, then the bundled models/); a Hub name (gpt2 ...) also in the gptrepl\n"
+     "  cache and an existing Hugging Face cache, and is downloaded when missing (HF_ENDPOINT\n"
+     "  for a mirror, HF_HUB_OFFLINE=1 never downloads; lessons never do). Hugging Face Conv1D\n"
+     "  weights are transposed; heads come from config.json or GPT-2's widths, else heads=N"},
+    {"models", cmd_models, NULL, NULL, NULL, NULL, "the models load finds by name: downloaded, bundled, their sizes", NULL},
     {"save", cmd_save, SAVE_POS, SAVE_OPTS, NULL, NULL, "save the model (and optimizer state) atomically", NULL},
     {"model", cmd_model, NULL, NULL, NULL, NULL, "config, the block diagram with shapes, device", NULL},
     {"params", cmd_params, NULL, PARAMS_OPTS, NULL, NULL, "exact parameter counts and shares, tied vs untied", NULL},

@@ -13,7 +13,6 @@
 int tui_main(Session *s);     /* repl/tui.c */
 int tui_line_mode(Session *s); /* repl/tui.c */
 
-#define GPTREPL_VERSION "0.12"
 
 static void on_sigint(int sig)
 {
@@ -111,6 +110,7 @@ int main(int argc, char **argv)
     if (cols && atoi(cols) >= 20) s.width = atoi(cols) > 1000 ? 1000 : atoi(cols);
     if (lines && atoi(lines) >= 5) s.height = atoi(lines) > 1000 ? 1000 : atoi(lines);
     signal(SIGINT, on_sigint);
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error (EFBIG), not death */
 
     if (model) {
         char line[1200];

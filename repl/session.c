@@ -104,6 +104,15 @@ const char *cmd_suggest(const char *name)
     return gr_suggest(name, cands, n);
 }
 
+int session_may_quit(Session *s)
+{
+    if (!s->interactive || !s->m || !s->m->unsaved || s->quit_warned) return 1;
+    s->quit_warned = 1;
+    sb_printf(&s->out, "the model has training that is not saved (step %ld): 'save PATH' keeps it; quit again to leave "
+                       "without saving\n", s->m->step);
+    return 0;
+}
+
 void session_report(Session *s, const char *msg)
 {
     if (s->log) {
@@ -351,6 +360,15 @@ int session_adopt_model(Session *s, Model *m, const char *chars, const char *nam
     } else if (m->cfg.tokenizer == TOK_GPT2) {
         const char *dirs[8];
         int nd = paths_model_dirs(dirs, 8), ok = 0;
+        /* the model's own folder first (a Hub download has vocab.json and merges.txt) */
+        char own[4200];
+        snprintf(own, sizeof own, "%s", name);
+        char *slash = strrchr(own, '/');
+        if (slash) {
+            *slash = 0;
+            GrErr ignore;
+            ok = tok_init_gpt2(&t, own, &ignore) == 0;
+        }
         for (int i = 0; i < nd && !ok; i++) {
             char dir[4200];
             snprintf(dir, sizeof dir, "%s/gpt2", dirs[i]);
@@ -359,7 +377,8 @@ int session_adopt_model(Session *s, Model *m, const char *chars, const char *nam
         }
         if (!ok) {
             tok_init_byte(&t, m->cfg.vocab);
-            note = "note: GPT-2 tokenizer files not found (run 'make gpt2-tokenizer'); using bytes (ids 0-255)\n";
+            note = "note: GPT-2 tokenizer files not found (models/gpt2/, or vocab.json and merges.txt beside the model; "
+                   "'make gpt2-tokenizer' fetches them); using bytes (ids 0-255)\n";
         }
     } else {
         tok_init_byte(&t, m->cfg.vocab);

@@ -14,6 +14,7 @@
 #include "viz/viz.h"
 
 #define MAX_ABL 16
+#define GPTREPL_VERSION "0.13"
 
 struct Args;
 struct LessonRun;
@@ -57,6 +58,8 @@ typedef struct Session {
     char **hist;               /* the commands typed this session (history --save), not lessons' */
     int nhist, hist_cap;
     int depth;                 /* inside `source` (its commands are not history) */
+    int interactive;           /* someone at a prompt (TUI, --plain): quit asks about unsaved training */
+    int quit_warned;
     int lesson_start_para;     /* `lesson NAME --at N`: where the next lesson starts (0: its start) */
     void (*clear)(struct Session *s); /* `clear` in the TUI, or NULL */
     /* streaming output (generate, train progress) goes straight here */
@@ -115,6 +118,9 @@ const Command *cmd_find(const char *name);
 const char *cmd_suggest(const char *name);
 /* Opens the default model: the bundled one if present, else a fresh tiny model. */
 void session_default_model(Session *s);
+/* At an interactive prompt with unsaved training: the first call warns (into s->out) and
+ * returns 0; the next one, or with nothing unsaved, returns 1 (go ahead and quit). */
+int session_may_quit(Session *s);
 /* Reports msg as one error line through s->report. */
 void session_report(Session *s, const char *msg);
 

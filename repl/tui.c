@@ -826,6 +826,7 @@ static int setup_locale(void)
  * `--plain`, and the fallback for a terminal curses cannot drive. */
 int tui_line_mode(Session *s)
 {
+    s->interactive = 1;
     const char *path = history_path();
     using_history();
     read_history(path);
@@ -834,7 +835,12 @@ int tui_line_mode(Session *s)
     for (;;) {
         g_interrupted = 0;
         char *line = readline("gptrepl> ");
-        if (!line) { putchar('\n'); break; }
+        if (!line) {
+            putchar('\n');
+            if (session_may_quit(s)) break;
+            session_flush_stdout(s);
+            continue;
+        }
         if (*line) add_history(line);
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
@@ -926,6 +932,7 @@ int tui_main(Session *s)
     s->report = tui_report;
     s->start_lesson = tui_start_lesson;
     s->clear = tui_clear;
+    s->interactive = 1;
     capture_start();
     layout();
     welcome();
@@ -941,7 +948,11 @@ int tui_main(Session *s)
             break; /* the terminal is gone */
         }
         errs = 0;
-        if (handle_key(r, ch)) break;
+        if (handle_key(r, ch)) {
+            /* Ctrl-D, Ctrl-C twice, F10, quit: once more when training would be lost */
+            if (session_may_quit(T.s)) break;
+            tui_flush(T.s);
+        }
         if (T.s->quit) break;
         draw();
     }

@@ -48,6 +48,10 @@ tests/test_cli.sh && ok || bad tests/test_cli.sh
 if out=$(tests/test_tui.sh 2>&1); then note "$(printf '%s\n' "$out" | tail -1)"; ok
 else printf '%s\n' "$out" | tail -20; bad tests/test_tui.sh; fi
 
+# downloads from a Hub the test starts on loopback
+if out=$(tests/test_hub.sh 2>&1); then note "$(printf '%s\n' "$out" | tail -1)"; ok
+else printf '%s\n' "$out" | tail -20; bad tests/test_hub.sh; fi
+
 # the README's tour is real output
 if out=$(tests/readme_tour.sh 2>&1); then note "$(printf '%s\n' "$out" | tail -1)"; ok
 else printf '%s\n' "$out" | tail -20; bad tests/readme_tour.sh; fi
