@@ -34,7 +34,7 @@ static const FieldDef KEYS[] = {
     KEY_INT("heads", 1, 4096, n_head, "attention heads per block (H); they must divide d"),
     KEY_INT("d", 1, 1048576, d, "width of the residual stream (C)"),
     KEY_INT("ctx", 1, 1048576, ctx, "longest sequence the model reads (its context)"),
-    {.name = "vocab", .kind = FK_INT, .lo = 2, .hi = 16777216, .choices = "chars|bytes|gpt2", .store = FS_INT,
+    {.name = "vocab", .kind = FK_INT, .lo = 2, .hi = 16777216, .choices = "chars|bytes|gpt2|vi", .store = FS_INT,
      .off = offsetof(GptConfig, vocab), .comp = COMP_CHOICES,
      .help = "ids: a number (byte tokenizer), chars (newline + printable ASCII, 96), bytes (256), gpt2 (50257 BPE), "
              "chars:FILE (the characters of a file)"},
@@ -102,7 +102,8 @@ int cfg_set(GptConfig *c, const char *key, const char *val, GrErr *e)
     FieldVal v;
     if (field_parse(f, f->name, val, NAN, NAN, &v, e)) return -1;
     if (!strcmp(key, "vocab")) {
-        static const int kinds[] = {TOK_CHAR, TOK_BYTE, TOK_GPT2}, sizes[] = {96, 256, 50257};
+        /* vi: '\n', ASCII, 134 Vietnamese letters, 7 punctuation marks (tokenizer.h) */
+        static const int kinds[] = {TOK_CHAR, TOK_BYTE, TOK_GPT2, TOK_CHAR}, sizes[] = {96, 256, 50257, 237};
         if (v.choice >= 0) {
             c->tokenizer = kinds[v.choice];
             c->vocab = sizes[v.choice];

@@ -148,14 +148,35 @@ int data_task(Dataset *d, const char *task, const Tokenizer *tok, uint64_t seed,
     sb_init(&b);
     while (b.len < TASK_CHARS) line(&b, &r);
     if (!b.s) return gr_fail(e, "out of memory generating the %s task", task);
+    /* A char model whose vocabulary lacks a task's separator ('|', '>', '=', '+'): the
+     * task is written with a character it has and the task does not use otherwise. */
+    char note[64] = "";
+    if (tok->kind == TOK_CHAR) {
+        static const char SEPS[] = "|>=+\n";
+        static const char SUBST[] = ":;/-,.#*~_!?@ ";
+        for (const char *sp = SEPS; *sp; sp++) {
+            if (!memchr(b.s, *sp, b.len) || tok_has_char(tok, (unsigned char)*sp)) continue;
+            char sub = 0;
+            for (const char *c = SUBST; *c && !sub; c++)
+                if (tok_has_char(tok, (unsigned char)*c) && !memchr(b.s, *c, b.len)) sub = *c;
+            if (!sub) {
+                sb_free(&b);
+                return gr_fail(e, "task %s: the model's vocabulary has no '%c' and no character to write it with", task, *sp);
+            }
+            for (size_t i = 0; i < b.len; i++)
+                if (b.s[i] == *sp) b.s[i] = sub;
+            snprintf(note + strlen(note), sizeof note - strlen(note), "%s'%c' as '%c'", note[0] ? ", " : " (", *sp, sub);
+        }
+        if (note[0]) snprintf(note + strlen(note), sizeof note - strlen(note), ")");
+    }
     int *ids = NULL;
     size_t nids = 0;
     GrErr te = {{0}};
     int rc = tok_encode(tok, b.s, b.len, &ids, &nids, &te);
     sb_free(&b);
     if (rc) return gr_fail(e, "task %s: %s", task, te.msg);
-    char name[64];
-    snprintf(name, sizeof name, "task:%s", task);
+    char name[160];
+    snprintf(name, sizeof name, "task:%s%s", task, note);
     rc = data_from_ids(d, ids, nids, name, e);
     free(ids);
     return rc;

@@ -16,7 +16,7 @@ typedef struct {
     size_t ntrain;
     int *val;
     size_t nval;
-    char name[64];
+    char name[128];
 } Dataset;
 
 /* Copies ids; the first 90% become train, the last 10% val. Fails on n < 2. */

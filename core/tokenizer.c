@@ -113,6 +113,8 @@ static int char_id(const Tokenizer *t, unsigned cp)
     return -1;
 }
 
+int tok_has_char(const Tokenizer *t, unsigned cp) { return t->kind != TOK_CHAR || char_id(t, cp) >= 0; }
+
 int tok_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *nids, GrErr *e)
 {
     *ids = NULL;
@@ -131,6 +133,13 @@ int tok_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t
             out[k++] = b;
         }
     } else {
+        /* a char model reads NFC: "e" + combining marks is the one letter "ệ" */
+        StrBuf nfc;
+        sb_init(&nfc);
+        if (memchr(text, 0xCC, n) || memchr(text, 0xCD, n)) {
+            tok_nfc(text, n, &nfc);
+            if (nfc.s) text = nfc.s, n = nfc.len;
+        }
         size_t i = 0;
         int line = 1, col = 1;
         while (i < n) {
@@ -141,13 +150,16 @@ int tok_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t
                 char shown[8] = {0};
                 if (cp >= 32 && cp != 0xFFFD) gr_utf8_encode(cp, shown);
                 free(out);
-                return gr_fail(e, "character '%s' (U+%04X) at line %d, column %d is not in the model's vocabulary of %d characters",
+                sb_free(&nfc);
+                return gr_fail(e, "character '%s' (U+%04X) at line %d, column %d is not in the model's vocabulary of %d "
+                                  "characters (a model that reads it: new tiny vocab=vi, vocab=chars:FILE or vocab=bytes)",
                                shown[0] ? shown : "?", cp, line, col, t->nchars);
             }
             out[k++] = id;
             i += (size_t)len;
             if (cp == '\n') { line++; col = 1; } else col++;
         }
+        sb_free(&nfc);
     }
     *ids = out;
     *nids = k;

@@ -23,6 +23,13 @@ typedef struct {
 void tok_init_byte(Tokenizer *t, int vocab);
 /* Char tokenizer whose vocabulary is the code points of `utf8`, in order (id i = i-th code point). */
 int tok_init_chars(Tokenizer *t, const char *utf8, size_t n, GrErr *e);
+/* vocab=vi: '\n', printable ASCII, every Vietnamese letter with every tone (NFC), and
+ * “ ” ‘ ’ … – — : a fixed table, whatever the text holds (vi_letters.c). */
+const char *tok_vi_chars(void);
+/* NFC for the letters of that table: a base and its combining marks become the one
+ * precomposed letter, so "e" + U+0323 + U+0302 reads as "ệ". Returns whether anything
+ * was composed; out gets the text. */
+int tok_nfc(const char *in, size_t n, StrBuf *out);
 /* The default char vocabulary: newline and printable ASCII (96 symbols). */
 const char *tok_default_chars(void);
 /* Char vocabulary from a corpus: its distinct code points, sorted. */
@@ -33,6 +40,8 @@ void tok_free(Tokenizer *t);
 
 /* Encodes text; a symbol outside the vocabulary is an error naming it and its position. */
 int tok_encode(const Tokenizer *t, const char *text, size_t n, int **ids, size_t *nids, GrErr *e);
+/* Can a char model's vocabulary write code point cp? (Bytes and BPE write everything.) */
+int tok_has_char(const Tokenizer *t, unsigned cp);
 /* Appends the text of ids (raw; ids without text become "<id>"). */
 void tok_decode(const Tokenizer *t, const int *ids, size_t n, StrBuf *out);
 /* A printable label for one token: control characters escaped (\n, \t, \x07), a

@@ -77,6 +77,14 @@ int cmd_new(Session *s, const Args *a, GrErr *e)
         snprintf(key, sizeof key, "%.*s", (int)(eq - a->kv[i] < 63 ? eq - a->kv[i] : 63), a->kv[i]);
         const char *val = eq + 1;
         GrErr ke;
+        if (!strcmp(key, "vocab") && !strcmp(val, "vi")) {
+            /* the fixed table: ASCII and every Vietnamese letter with every tone */
+            free(chars);
+            chars = strdup(tok_vi_chars());
+            c.tokenizer = TOK_CHAR;
+            c.vocab = 237;
+            continue;
+        }
         if (!strcmp(key, "vocab") && !strncmp(val, "chars:", 6)) {
             /* the characters of a file (its path goes through the one resolver) */
             char path[4096];

@@ -213,6 +213,9 @@ static const FieldDef LESSON_OPTS[] = {
     {.name = "at", .kind = FK_INT, .lo = 1, .hi = 100000, .meta = "N",
      .help = "start at paragraph N (the earlier ones run unseen, so their state is there)"},
     {.name = "resume", .kind = FK_FLAG, .help = "go on where the class stopped last time"},
+    {.name = "lint", .kind = FK_FLAG,
+     .help = "for authors: check NAME (or all): needs, checks that cannot fail, en/vi parity"},
+    {.name = "time", .kind = FK_FLAG, .help = "with --lint: also run each lesson and say how long it took"},
     END};
 
 static const FieldDef LOG_POS[] = {

@@ -482,6 +482,18 @@ int lesson_run_file(Session *s, const char *name, int batch)
         return -1;
     }
     L.batch = batch;
+    StrBuf why;
+    sb_init(&why);
+    if (lesson_unmet_need(&L.les, &why) > 0) {
+        /* counted as skipped, not failed: it says why */
+        sb_printf(&s->out, "lesson %s: skipped (%s)\n", L.name, why.s);
+        if (s->flush) s->flush(s);
+        sb_free(&why);
+        s->lesson_start_para = 0;
+        lesson_close(&L);
+        return 0;
+    }
+    sb_free(&why);
     int at = s->lesson_start_para;
     s->lesson_start_para = 0;
     if (at > 1 && lesson_skip_to(s, &L, at, &e)) {
@@ -508,6 +520,7 @@ int cmd_lesson(Session *s, const Args *a, GrErr *e)
         return CMD_OK;
     }
     if (s->lesson) return gr_fail(e, "lesson: a lesson cannot start another lesson"), CMD_ERR;
+    if (arg_given(a, "lint")) return lesson_lint(s, n->s, arg_given(a, "time"), e) ? CMD_ERR : CMD_OK;
     s->lesson_start_para = (int)arg_int(a, "at", 0);
     if (arg_given(a, "resume")) {
         char path[PATH_MAX], root[PATH_MAX];

@@ -73,6 +73,13 @@ void lesson_resume(LessonRun *L, int back);
 /* "lesson PATH: N checks, N failed, N command errors" into s->out; the status (0 = passed). */
 int lesson_finish(struct Session *s, LessonRun *L);
 void lesson_close(LessonRun *L);
+/* `// needs: gpt2-weights | gpt2-tokenizer | slow`: 1 with why when something needed is
+ * missing (the lesson is skipped, not failed), -1 for a need the runner does not know. */
+int lesson_unmet_need(const Lesson *l, StrBuf *why);
+/* `lesson --lint NAME|all [--time]`: parse, needs, checks that cannot fail (constant),
+ * en/vi parity (the same commands and checks in the same order; prompt text may be in
+ * the lesson's language), and with timed the run time in a fresh gptrepl. */
+int lesson_lint(struct Session *s, const char *name, int timed, GrErr *e);
 /* Runs a whole lesson: pauses at paragraph breaks unless batch (stdin a terminal). */
 int lesson_run_file(struct Session *s, const char *name, int batch);
 /* Every lesson, "en/01-first-look  title" lines. */

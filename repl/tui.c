@@ -481,6 +481,17 @@ static int tui_start_lesson(Session *s, const char *name, GrErr *e)
     session_log_out(s);
     if (s->out.len) pane_feed(&T.pane, s->out.s, s->out.len);
     session_out_done(s);
+    StrBuf why;
+    sb_init(&why);
+    if (lesson_unmet_need(&L->les, &why) > 0) {
+        sb_printf(&s->out, "lesson %s: skipped (%s)\n", L->name, why.s);
+        sb_free(&why);
+        lesson_close(L);
+        free(L);
+        s->lesson_start_para = 0;
+        return 0;
+    }
+    sb_free(&why);
     T.les = L;
     T.les_errors_before = s->errors;
     int at = s->lesson_start_para;

@@ -138,6 +138,20 @@ man_has_options() {
 t "the man page has every --help option" man_has_options
 t "the GPT-2 tokenizer ships"  '(cd / && $ID/usr/bin/gptrepl --empty -c "new gpt2 layers=1 d=64 heads=1; tokens --ids Hello world" 2>&1) | tail -1 | grep -qx "15496 995"'
 rm -rf "$ID"
+# local files as users have them
+LD=$(mktemp -d /tmp/gptrepl-local.XXXXXX)
+mkdir -p "$LD/hf" "$LD/bare"; cp tests/fixtures/hf-tiny/* "$LD/hf/"; cp tests/fixtures/hf-tiny/model.safetensors "$LD/bare/"
+t "load DIR: a Hugging Face folder" '$G --empty -c "load $LD/hf" 2>&1 | grep -q "^loaded .*: 2 layers, 4 heads, d 32"'
+t "no config.json, unusual width: refused" '$G --empty -c "load $LD/bare" 2>&1 | grep -q "no config.json beside it says how many heads its width d=32 has.*heads=N"'
+t "heads=N overrides"          '$G --empty -c "load $LD/bare heads=4" 2>&1 | grep -q "^loaded .*: 2 layers, 4 heads"'
+t "heads that do not divide"   '$G --empty -c "load $LD/bare heads=5" 2>&1 | grep -q "heads=5 does not divide the width d=32"'
+t "save x.bin keeps a char vocabulary" '$G --empty --bail -c "new tiny layers=1 d=16 ctx=8 vocab=chars:tests/data/vietnamese.txt; save $LD/c.bin" 2>&1 | grep -q "and its vocabulary .*c.chars" && $G --empty --bail -c "load $LD/c.bin; tokens --ids chào" 2>&1 | tail -1 | grep -qE "^[0-9 ]+$"'
+rm -rf "$LD"
+# Vietnamese as users type it
+t "vocab=vi reads Vietnamese"  '$G --empty --bail -c "new tiny layers=1 d=16 ctx=32 vocab=vi; run \"xin chào thế giới\"" 2>&1 | grep -q "on 17 tokens"'
+t "NFC: decomposed = composed"  'a=$($G --empty -c "new tiny layers=1 d=16 vocab=vi; tokens --ids Việt" 2>&1 | tail -1); b=$($G --empty -c "new tiny layers=1 d=16 vocab=vi; tokens --ids $(printf "Vie\xcc\xa3\xcc\x82t")" 2>&1 | tail -1); [ -n "$a" ] && [ "$a" = "$b" ]'
+t "a vocabulary error says what reads it" '$G --empty -c "new tiny layers=1 d=16; run \"xin chào\"" 2>&1 | grep -q "character .à. (U+00E0) .* not in the model.s vocabulary .*new tiny vocab=vi, vocab=chars:FILE or vocab=bytes"'
+t "train on a char model without |" 'printf "abcdefgh\nij:k\n" > /tmp/gptrepl-v.txt; $G --empty --bail -c "new tiny layers=1 d=16 ctx=16 vocab=chars:/tmp/gptrepl-v.txt; train 2 --eval-every 0" 2>&1 | grep -q "training on task:copy (.|. as .:.)"'
 rm -rf "$TD"
 echo "cli: $p passed, $f failed"
 [ $f -eq 0 ]
