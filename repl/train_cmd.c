@@ -34,9 +34,12 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
     } else {
         rc = data_from_file(&ds, data, &s->tok, e);
         if (rc && s->tok.kind == TOK_CHAR && strstr(e->msg, "vocabulary")) {
+            /* the specific way out: a model on this text's own characters */
+            char *gen = strstr(e->msg, " (a model that reads it:");
+            if (gen) *gen = 0;
             size_t l = strlen(e->msg);
-            snprintf(e->msg + l, sizeof e->msg - l, " (start a model on this text's characters: new tiny vocab=chars:%s)",
-                     arg_str(a, "data", ""));
+            snprintf(e->msg + l, sizeof e->msg - l, " (a model that reads it: new tiny vocab=vi, or on this text's own "
+                     "characters: new tiny vocab=chars:%s)", arg_str(a, "data", ""));
         }
     }
     if (rc) return CMD_ERR;
