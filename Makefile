@@ -173,7 +173,7 @@ SHARE := $(DESTDIR)$(PREFIX)/share/gptrepl
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/models/gpt2 $(SHARE)/lessons $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/gptrepl
-	install -m 644 models/*.safetensors models/README.md $(SHARE)/models/
+	install -m 644 models/*.safetensors models/*.txt models/README.md $(SHARE)/models/
 	install -m 644 models/gpt2/encoder.json models/gpt2/vocab.bpe models/gpt2/README.md $(SHARE)/models/gpt2/
 	cp -R lessons/. $(SHARE)/lessons/
 	install -m 644 gptrepl.1 $(DESTDIR)$(PREFIX)/share/man/man1/gptrepl.1
@@ -184,7 +184,10 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/gptrepl $(DESTDIR)$(PREFIX)/share/man/man1/gptrepl.1
 	rm -rf $(SHARE)
 
+# What the bundled model's corpus and measurements read (models/corpus/build.py, measure.py).
+MODEL_PKGS := fortunes fortunes-min maint-guide-vi manpages-vi man-db hunspell hunspell-vi
 models: gptrepl
+	@dpkg -s $(MODEL_PKGS) >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(MODEL_PKGS)
 	models/make_model.sh
 
 # The REPL transcripts and CLI tests under memcheck (0 errors, 0 definitely lost).

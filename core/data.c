@@ -113,11 +113,25 @@ static void task_sort(StrBuf *b, Rng *r)
     sb_printf(b, "%s>%s\n", w, s);
 }
 
+/* repeat: 10 random letters of all 26, then the same 10 again (no separator). The second
+ * copy is predictable only by looking back at what followed the same letter in the first:
+ * the task induction heads (Olsson et al. 2022) solve, and a 2-layer attention-only model
+ * learns in a few hundred steps. */
+#define REPEAT_LEN 10
+
+static void task_repeat(StrBuf *b, Rng *r)
+{
+    char w[REPEAT_LEN + 1];
+    for (int i = 0; i < REPEAT_LEN; i++) w[i] = (char)('a' + rng_below(r, 26));
+    w[REPEAT_LEN] = 0;
+    sb_printf(b, "%s%s\n", w, w);
+}
+
 /* The tasks: `--data NAME` parses, help and completion list them from here. */
 static const struct {
     const char *name;
     void (*line)(StrBuf *, Rng *);
-} TASKS[] = {{"copy", task_copy}, {"add", task_add}, {"sort", task_sort}};
+} TASKS[] = {{"copy", task_copy}, {"add", task_add}, {"sort", task_sort}, {"repeat", task_repeat}};
 #define NTASKS (int)(sizeof TASKS / sizeof TASKS[0])
 
 const char *const *data_task_names(void)

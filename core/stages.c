@@ -303,9 +303,10 @@ static const char *const MODE_HELP[] = {
     [ABL_MEAN] = "every position replaced by the mean over the run's positions",
     [ABL_IDENTITY] = "q, k or v replaced by the projection's input (W = I, b = 0)",
     [ABL_COPY] = "copy:OTHER, a copy of another tensor of the same shape computed no later",
+    [ABL_UNIFORM] = "attention patterns only: 1/(i+1) over the causal past of query i",
 };
 
-const char *abl_mode_choices(void) { return "zero|mean|identity|copy"; }
+const char *abl_mode_choices(void) { return "zero|mean|identity|copy|uniform"; }
 const char *abl_mode_help(AblMode m) { return MODE_HELP[m]; }
 int abl_incremental(AblMode m) { return m != ABL_MEAN; }
 
@@ -343,12 +344,102 @@ static Region region_of(const Acts *a, const TraceEntry *t)
     return r;
 }
 
+int abl_parse_target(Ablation *ab, const char *spec, GrErr *e)
+{
+    ab->only_head = ab->only_pos = ab->head = ab->pos = 0;
+    const char *br = strchr(spec, '[');
+    size_t n = br ? (size_t)(br - spec) : strlen(spec);
+    if (n == 0 || n >= sizeof ab->target) return gr_fail(e, "'%s' is not a tensor name", spec);
+    memcpy(ab->target, spec, n);
+    ab->target[n] = 0;
+    if (!br) return 0;
+    const char *p = br + 1;
+    for (;;) {
+        char key = *p;
+        char *end;
+        if ((key != 'h' && key != 't') || p[1] != '=')
+            return gr_fail(e, "'%s': an ablation takes [h=N] (one head), [t=N] (one position) or both, "
+                              "like L0.pattern[h=2,t=3]", spec);
+        long v = strtol(p + 2, &end, 10);
+        if (end == p + 2 || v < 0 || v > 1000000) return gr_fail(e, "'%s': %c= needs a number 0 or more", spec, key);
+        if (key == 'h') ab->only_head = 1, ab->head = (int)v;
+        else ab->only_pos = 1, ab->pos = (int)v;
+        p = end;
+        if (*p == ',') { p++; continue; }
+        if (*p == ']' && !p[1]) return 0;
+        return gr_fail(e, "'%s': expected ',' or a final ']' after %c=%ld", spec, key, v);
+    }
+}
+
+void abl_name(const Ablation *ab, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%s", ab->target);
+    if (k < 0 || (size_t)k >= n || (!ab->only_head && !ab->only_pos)) return;
+    if (ab->only_head && ab->only_pos) snprintf(buf + k, n - (size_t)k, "[h=%d,t=%d]", ab->head, ab->pos);
+    else if (ab->only_head) snprintf(buf + k, n - (size_t)k, "[h=%d]", ab->head);
+    else snprintf(buf + k, n - (size_t)k, "[t=%d]", ab->pos);
+}
+
+/* Head-shaped tensors: one group per (batch row, head). ctx (T, C) holds head h at
+ * columns h·hd..(h+1)·hd. */
+static int head_groups(const TraceDef *d) { return d->shape == TS_HTD || d->shape == TS_HKD || d->shape == TS_HTK; }
+static int is_ctx(const TraceDef *d) { return !strcmp(d->name, "ctx"); }
+
+/* A restricted ablation (one head, one position, or uniform): on the host, block by
+ * block. Row r of a block is absolute position p0 + r. */
+static void apply_restricted(Acts *a, const Ablation *ab, const TraceEntry *t, Region r)
+{
+    const Backend *be = a->m->be;
+    const GptConfig *c = &a->m->cfg;
+    int H = c->n_head, hd = c->d / H;
+    size_t block = r.rows * r.cols;
+    float *buf = malloc(sizeof(float) * block * 2), *src = buf + block;
+    if (!buf) return; /* a few KB per block; the forward pass itself needed far more */
+    const Acts *sa = ab->src ? ab->src : a;
+    const TraceEntry *o = ab->mode == ABL_COPY ? acts_find(sa, ab->other) : NULL;
+    Region ro = o ? region_of(sa, o) : r;
+    size_t c0 = 0, c1 = r.cols;
+    if (ab->only_head && is_ctx(t->def)) c0 = (size_t)ab->head * hd, c1 = c0 + (size_t)hd;
+    for (size_t g = 0; g < r.groups; g++) {
+        if (ab->only_head && head_groups(t->def) && (int)(g % (size_t)H) != ab->head) continue;
+        float *dev = r.base + g * r.gstride;
+        be->download(buf, dev, sizeof(float) * block);
+        if (o) be->download(src, ro.base + g * ro.gstride, sizeof(float) * block);
+        else memcpy(src, buf, sizeof(float) * block); /* mean: the block as it was */
+        for (size_t row = 0; row < r.rows; row++) {
+            int abs_pos = a->p0 + (int)row;
+            if (ab->only_pos && abs_pos != ab->pos) continue;
+            for (size_t col = c0; col < c1; col++) {
+                float *x = &buf[row * r.cols + col];
+                switch (ab->mode) {
+                case ABL_ZERO: *x = 0; break;
+                case ABL_COPY: *x = src[row * r.cols + col]; break;
+                case ABL_UNIFORM: *x = (int)col <= abs_pos ? 1.0f / (float)(abs_pos + 1) : 0.0f; break;
+                case ABL_MEAN: {
+                    double m = 0; /* over the run's positions, as the unrestricted mode */
+                    for (size_t q = 0; q < r.rows; q++) m += src[q * r.cols + col];
+                    *x = (float)(m / (double)r.rows);
+                    break;
+                }
+                case ABL_IDENTITY: break; /* refused by acts_check_ablation */
+                }
+            }
+        }
+        be->upload(dev, buf, sizeof(float) * block);
+    }
+    free(buf);
+}
+
 static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
 {
     const Backend *be = a->m->be;
     const GptConfig *c = &a->m->cfg;
     Region r = region_of(a, t);
     size_t block = r.rows * r.cols;
+    if (ab->only_head || ab->only_pos || ab->mode == ABL_UNIFORM) {
+        apply_restricted(a, ab, t, r);
+        return;
+    }
     switch (ab->mode) {
     case ABL_ZERO:
         for (size_t g = 0; g < r.groups; g++) be->zero(r.base + g * r.gstride, block * sizeof(float));
@@ -357,9 +448,10 @@ static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
         be->mean_rows(r.base, (int)r.groups, (int)r.rows, (int)r.cols);
         break;
     case ABL_COPY: {
-        const TraceEntry *o = acts_find(a, ab->other);
+        const Acts *sa = ab->src ? ab->src : a;
+        const TraceEntry *o = acts_find(sa, ab->other);
         if (!o) break;
-        Region s = region_of(a, o);
+        Region s = region_of(sa, o);
         for (size_t g = 0; g < r.groups; g++) be->copy(r.base + g * r.gstride, s.base + g * s.gstride, block * sizeof(float));
         break;
     }
@@ -368,6 +460,7 @@ static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
         be->split_heads(t->data, qkv_input(a, t->layer), a->B, a->T, K, p0, H, c->d / H);
         break;
     }
+    case ABL_UNIFORM: break; /* always restricted (above) */
     }
 }
 
@@ -385,7 +478,34 @@ int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e)
     }
     if (ab->mode == ABL_IDENTITY && t->def->shape != TS_HTD && t->def->shape != TS_HKD)
         return gr_fail(e, "identity ablation applies to L*.q, L*.k or L*.v, not '%s'", ab->target);
-    if (ab->mode == ABL_COPY) {
+    if (ab->mode == ABL_IDENTITY && (ab->only_head || ab->only_pos))
+        return gr_fail(e, "identity ablation replaces the whole of q, k or v; it takes no [h=] or [t=]");
+    if (ab->mode == ABL_UNIFORM && strcmp(t->def->name, "pattern"))
+        return gr_fail(e, "uniform applies to attention patterns (L*.pattern), not '%s'", ab->target);
+    if (ab->only_head) {
+        int H = a->m->cfg.n_head;
+        if (!head_groups(t->def) && !is_ctx(t->def))
+            return gr_fail(e, "'%s' has no heads; [h=N] applies to q, k, v, scores, masked, pattern and ctx", ab->target);
+        if (ab->head >= H) return gr_fail(e, "head %d of '%s': the model has %d heads (0..%d)", ab->head, ab->target, H, H - 1);
+    }
+    if (ab->only_pos && ab->pos >= a->m->cfg.ctx)
+        return gr_fail(e, "position %d of '%s': the context is %d (0..%d)", ab->pos, ab->target, a->m->cfg.ctx,
+                       a->m->cfg.ctx - 1);
+    if (ab->only_pos && t->def->shape == TS_T)
+        return gr_fail(e, "'%s' has no positions to choose from", ab->target);
+    if (!strcmp(t->name, "losses"))
+        return gr_fail(e, "losses are the last thing computed, so ablating them would change nothing");
+    if (ab->mode == ABL_COPY && ab->src) {
+        /* a patch: the same tensor of another run of the same shape */
+        const TraceEntry *o = acts_find(ab->src, ab->other);
+        if (!o || !acts_computed(ab->src, o)) return gr_fail(e, "the run patched from has no '%s'", ab->other);
+        if (ab->src->T != a->T || ab->src->B != a->B || ab->src->K != a->K)
+            return gr_fail(e, "cannot patch from a run of %d tokens into one of %d: the positions must match",
+                           ab->src->T, a->T);
+        Region rt = region_of(a, t), ro = region_of(ab->src, o);
+        if (rt.groups != ro.groups || rt.rows != ro.rows || rt.cols != ro.cols)
+            return gr_fail(e, "cannot patch '%s': the runs' shapes differ", ab->target);
+    } else if (ab->mode == ABL_COPY) {
         const TraceEntry *o = acts_find(a, ab->other);
         if (!o) return gr_fail(e, "unknown trace tensor '%s' to copy from", ab->other);
         Region rt = region_of(a, t), ro = region_of(a, o);

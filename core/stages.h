@@ -22,15 +22,25 @@ typedef enum {
     ABL_MEAN,      /* every position replaced by the mean over the run's positions */
     ABL_IDENTITY,  /* q, k or v = the projection's input itself (W = I, b = 0) */
     ABL_COPY,      /* a copy of another tensor of the same shape, computed earlier */
+    ABL_UNIFORM,   /* attention patterns: 1/(i+1) over the causal past of query i */
 } AblMode;
 
 typedef struct Ablation {
-    char target[32];
+    char target[32];     /* a trace name, without the restriction below */
     AblMode mode;
     char other[32];      /* ABL_COPY: the tensor copied */
+    const struct Acts *src; /* ABL_COPY from another run (a patch: `other` of that run); NULL: this one */
+    /* restrictions; a zeroed Ablation is the whole tensor */
+    int only_head, head; /* one head of q, k, v, scores, masked, pattern or ctx */
+    int only_pos, pos;   /* one (absolute) position */
 } Ablation;
 
-/* The modes as `ablate` names them, in AblMode order ("zero|mean|identity|copy"). */
+/* "L0.pattern", "L0.pattern[h=2]", "L0.ctx[h=1,t=3]" → target, head, pos; -1 with why. */
+int abl_parse_target(Ablation *ab, const char *spec, GrErr *e);
+/* The name as the user writes it: target and restriction ("L0.pattern[h=2]"). */
+void abl_name(const Ablation *ab, char *buf, size_t n);
+
+/* The modes as `ablate` names them, in AblMode order ("zero|mean|identity|copy|uniform"). */
 const char *abl_mode_choices(void);
 /* One line each: what the mode does. */
 const char *abl_mode_help(AblMode m);

@@ -75,7 +75,9 @@ static const TraceDef DEFS[] = {
       "h · Wᵀ, W = wte (tied) or lm_head.w; h = lnf (Pre-LN) or the last block's output; / sqrt(C) with logit_scale"),
     M("probs", probs, TS_TV, "probs", 0, TK_PROB, "the next-token distribution at every position",
       "softmax of each row of logits"),
-    HIDDEN_M("losses", losses, "loss", 0),
+    M("losses", losses, TS_TM1, "loss", 0, TK_SIGNED,
+      "the loss of each prediction: position t predicting token t+1 (their mean is loss)",
+      "-ln probs[t, tokens[t+1]]"),
 };
 #undef M
 #undef L
@@ -93,7 +95,7 @@ const char *trace_shape_str(const TraceDef *d)
 {
     static const char *s[] = {[TS_TC] = "(T, C)", [TS_T3C] = "(T, 3C)", [TS_T4C] = "(T, 4C)", [TS_TV] = "(T, V)",
                               [TS_HTD] = "(H, T, C/H)", [TS_HKD] = "(H, T, C/H)", [TS_HTK] = "(H, T, T)",
-                              [TS_T] = "(T)"};
+                              [TS_T] = "(T)", [TS_TM1] = "(T-1)"};
     return s[d->shape];
 }
 
@@ -143,6 +145,7 @@ static void shape_of(const Layout *L, const TraceDef *d, int *ndim, int *shape, 
     case TS_HKD: *ndim = 3; shape[0] = H; shape[1] = K; shape[2] = hd; *dims = "htc"; break;
     case TS_HTK: *ndim = 3; shape[0] = H; shape[1] = T; shape[2] = K; *dims = "hts"; break;
     case TS_T: *ndim = 1; shape[0] = T; *dims = "t"; break;
+    case TS_TM1: *ndim = 1; shape[0] = T > 1 ? T - 1 : 1; *dims = "t"; break;
     }
 }
 
@@ -153,6 +156,7 @@ static void lay_one(Layout *L, const TraceDef *d, int layer)
     shape_of(L, d, &ndim, shape, &dims);
     size_t per = 1;
     for (int i = 0; i < ndim; i++) per *= (size_t)shape[i];
+    if (d->shape == TS_TM1) per = (size_t)L->a->T; /* the stage writes every row; the name shows T - 1 */
     size_t n = (per * (size_t)L->a->B + 15) & ~(size_t)15; /* 64-byte alignment for every buffer */
     if (L->base) {
         float *p = L->base + L->off;
@@ -252,6 +256,31 @@ Acts *acts_new_window(Model *m, int B, int T, int K, GrErr *e)
 }
 
 Acts *acts_new(Model *m, int B, int T, GrErr *e) { return acts_new_window(m, B, T, T, e); }
+
+Acts *acts_clone(const Acts *a, GrErr *e)
+{
+    Acts *c = acts_new_window(a->m, a->B, a->T, a->K, e);
+    if (!c) return NULL;
+    const Backend *be = a->m->be;
+    size_t n = (size_t)a->B * a->T;
+    be->copy(c->block, a->block, a->bytes); /* the same config and shape: the same layout */
+    if (acts_set_tokens(a->m, c, a->tokens_host, a->targets_host, e)) {
+        acts_free(a->m, c);
+        return NULL;
+    }
+    memcpy(c->targets_host, a->targets_host, sizeof(int) * n);
+    c->p0 = a->p0;
+    c->loss = a->loss;
+    c->n_targets = a->n_targets;
+    c->next = a->next;
+    c->abl = NULL; /* a kept run is data: nothing is applied to it again */
+    c->nabl = 0;
+    if (be_check(be, e)) {
+        acts_free(a->m, c);
+        return NULL;
+    }
+    return c;
+}
 
 void acts_free(const Model *m, Acts *a)
 {

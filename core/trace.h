@@ -18,6 +18,7 @@ typedef enum {
     TS_HKD,  /* (H, K, hd): keys and values; K = T in a whole run, the context in generation */
     TS_HTK,  /* (H, T, K): scores, masked, pattern */
     TS_T,    /* (T): LayerNorm statistics, kept for the backward pass */
+    TS_TM1,  /* (T - 1): one per prediction (losses; the buffer holds T, the last 0) */
 } TraceShape;
 
 /* What a tensor's numbers are, so a picture can pick its scale (issue: scales that tell
@@ -110,6 +111,8 @@ Acts *acts_new(Model *m, int B, int T, GrErr *e);
 /* For generation: B sequences of T rows whose keys and values fill K rows (p0 set per step). */
 Acts *acts_new_window(Model *m, int B, int T, int K, GrErr *e);
 void acts_free(const Model *m, Acts *a);
+/* A copy of a whole run, its tensors, tokens, loss and cursor (no ablations attached). */
+Acts *acts_clone(const Acts *a, GrErr *e);
 size_t acts_bytes(const GptConfig *c, int B, int T);
 /* The entry named `name` (never a hidden one), or NULL. */
 const TraceEntry *acts_find(const Acts *a, const char *name);

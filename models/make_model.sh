@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 G=./gptrepl
 python3 models/corpus/build.py
 OUT=models/tiny-vi-en.safetensors
-D=build/bilingual.txt
+D=models/tiny-vi-en.txt
 if [ "${STAGE:-1}" = 1 ]; then
 $G --empty --bail -c "seed 1; new tiny vocab=vi layers=6; \
   train 5000 --data $D --batch 16 --ctx 128 --lr 2e-3 --warmup 200 --eval-every 500; \

@@ -12,6 +12,8 @@ static void help_eval(StrBuf *out)
             "eval EXPR, check EXPR, and '? EXPR' in lessons\n"
             "  numbers, names (help names) with slices, ( ), + - * / ^ (or **), < <= > >= == !=,\n"
             "  and or not; numpy-style broadcasting; comparisons give 0/1 (true/false)\n"
+            "  a @ b: matrix product of 1-D or 2-D tensors (as * /), e.g. L0.q[h=0] @ transpose(L0.k[h=0])\n"
+            "  \"strings\" (\\n \\t \\\" \\\\) for the token functions; they compare with == and !=\n"
             "functions:\n");
     for (int i = 0; i < expr_function_count(); i++) {
         const char *name, *usage, *help;

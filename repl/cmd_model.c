@@ -1,5 +1,7 @@
 /* cmd_model.c — the model's lifecycle and settings: new load save model params device seed set. */
 #include "cmds.h"
+#include "param_abl.h"
+#include "runs.h"
 #include "hub.h"
 #include "interop.h"
 #include "paths.h"
@@ -18,7 +20,7 @@
 const char *model_name_choices(void)
 {
     static char buf[320];
-    if (!buf[0]) snprintf(buf, sizeof buf, "%s|tiny-fortunes", hub_choices());
+    if (!buf[0]) snprintf(buf, sizeof buf, "%s|" GPTREPL_BUNDLED, hub_choices());
     return buf;
 }
 
@@ -190,6 +192,12 @@ int cmd_load(Session *s, const Args *a, GrErr *e)
     free(ex.chars);
     if (rc) return CMD_ERR;
     if (hm) snprintf(s->model_name, sizeof s->model_name, "%s", hm->name);
+    /* the text a bundled char model was trained on, beside it: train's default data */
+    size_t pl = strlen(path);
+    if (s->tok.kind == TOK_CHAR && pl > 12 && !strcmp(path + pl - 12, ".safetensors")) {
+        snprintf(cpath, sizeof cpath, "%.*s.txt", (int)(pl - 12), path);
+        if (exists(cpath) && strlen(cpath) < sizeof s->corpus) snprintf(s->corpus, sizeof s->corpus, "%s", cpath);
+    }
     sb_printf(&s->out, "loaded %s: %d layers, %d heads, d %d, ctx %d, vocab %d (%s), step %ld\n", path,
               m->cfg.n_layer, m->cfg.n_head, m->cfg.d, m->cfg.ctx, m->cfg.vocab, tok_kind_name(&s->tok), m->step);
     return CMD_OK;
@@ -205,6 +213,7 @@ int cmd_models(Session *s, const Args *a, GrErr *e)
 int cmd_save(Session *s, const Args *a, GrErr *e)
 {
     if (need_model(s, e)) return CMD_ERR;
+    if (pabl_refuse(s, "save", e)) return CMD_ERR;
     const char *path = arg_str(a, "path", "");
     const FieldVal *fmt = arg(a, "format");
     size_t n = strlen(path);
@@ -263,6 +272,7 @@ static void shape_with(const GptConfig *c, const TraceDef *d, char *buf, size_t 
     case TS_HKD: snprintf(buf, n, "(%d, T, %d)", H, C / H); break;
     case TS_HTK: snprintf(buf, n, "(%d, T, T)", H); break;
     case TS_T: snprintf(buf, n, "(T)"); break;
+    case TS_TM1: snprintf(buf, n, "(T-1)"); break;
     }
 }
 
@@ -384,9 +394,11 @@ int cmd_device(Session *s, const Args *a, GrErr *e)
         if (!be) return gr_fail(e, "device cuda: %s", why ? why : "unavailable"), CMD_ERR;
     }
     session_drop_trace(s);
+    int nr = runs_clear(s); /* their tensors live on the device they ran on */
     if (model_to_backend(s->m, be, e)) return CMD_ERR;
     if (session_rerun(s, e)) return CMD_ERR;
     sb_printf(&s->out, "model now on %s\n", be->name);
+    if (nr) sb_printf(&s->out, "(%d named run%s dropped: they were on the other device)\n", nr, nr == 1 ? "" : "s");
     return CMD_OK;
 }
 

@@ -144,6 +144,30 @@ int cmd_export_logits(Session *s, const Args *a, GrErr *e)
     return wrote(s, a, t0, rc);
 }
 
+int cmd_export_lens(Session *s, const Args *a, GrErr *e)
+{
+    int W, H;
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
+    double t0 = now_ms();
+    Pic p;
+    int rc = pic_lens(s, arg_given(a, "token") ? arg_str(a, "token", "") : NULL, NULL, &p, e);
+    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
+    pic_free(&p);
+    return wrote(s, a, t0, rc);
+}
+
+int cmd_export_heads(Session *s, const Args *a, GrErr *e)
+{
+    int W, H;
+    if (export_begin(a, &W, &H, e)) return CMD_ERR;
+    double t0 = now_ms();
+    Pic p;
+    int rc = pic_heads(s, a, &p, e);
+    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
+    pic_free(&p);
+    return wrote(s, a, t0, rc);
+}
+
 int cmd_export_loss(Session *s, const Args *a, GrErr *e)
 {
     int W, H;

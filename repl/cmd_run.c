@@ -3,7 +3,9 @@
 #include "cmds.h"
 #include "expr.h"
 #include "names.h"
+#include "param_abl.h"
 #include "paths.h"
+#include "runs.h"
 #include "pictures.h"
 
 #include <errno.h>
@@ -69,9 +71,12 @@ int cmd_run(Session *s, const Args *a, GrErr *e)
     s->m->be->sync();
     double ms = now_ms() - t0;
     session_set_trace(s, t, text);
+    const char *as = arg_given(a, "as") ? arg_str(a, "as", "") : NULL;
+    if (as && runs_keep(s, as, t, text, e)) return CMD_ERR;
     sb_printf(&s->out, "ran %d stages on %d token%s in %.1f ms", t->nstages, t->T, t->T == 1 ? "" : "s", ms);
     if (!isnan(t->loss)) sb_printf(&s->out, "; loss %.4f (ln V = %.4f)", t->loss, log((double)s->m->cfg.vocab));
-    if (s->nabl) sb_printf(&s->out, " [%d ablation%s active]", s->nabl, s->nabl > 1 ? "s" : "");
+    if (abl_count(s)) sb_printf(&s->out, " [%d ablation%s active]", abl_count(s), abl_count(s) > 1 ? "s" : "");
+    if (as) sb_printf(&s->out, "; kept as %s", as);
     sb_putc(&s->out, '\n');
     return CMD_OK;
 }
@@ -333,7 +338,8 @@ int cmd_explain(Session *s, const Args *a, GrErr *e)
 int cmd_eval(Session *s, const Args *a, GrErr *e)
 {
     ExprValue v;
-    if (expr_eval(arg_str(a, "expr", ""), names_lookup, s, &v, e)) return CMD_ERR;
+    ExprHost h = names_host(s);
+    if (expr_eval_host(arg_str(a, "expr", ""), &h, &v, e)) return CMD_ERR;
     expr_format(&v, &s->out);
     if (s->out.len && s->out.s[s->out.len - 1] != '\n') sb_putc(&s->out, '\n');
     expr_value_free(&v);
@@ -344,12 +350,13 @@ int cmd_check(Session *s, const Args *a, GrErr *e)
 {
     const char *src = arg_str(a, "expr", "");
     ExprValue v;
-    if (expr_eval(src, names_lookup, s, &v, e)) return CMD_ERR;
+    ExprHost h = names_host(s);
+    if (expr_eval_host(src, &h, &v, e)) return CMD_ERR;
     int ok = expr_truthy(&v);
     expr_value_free(&v);
     StrBuf why;
     sb_init(&why);
-    expr_explain(src, names_lookup, s, &why);
+    expr_explain(src, &h, &why);
     const char *w = why.s ? why.s : "";
     if (!ok) gr_fail(e, "check failed: %s%s%s", src, *w ? "   " : "", w);
     else sb_printf(&s->out, "ok: %s%s%s\n", src, *w ? "   " : "", w);
@@ -377,7 +384,7 @@ int cmd_loss(Session *s, const Args *a, GrErr *e)
     else if (loss < lnv) verdict = "below ln V: the model has learned something about the text";
     else verdict = "above ln V: worse than uniform guessing — confidently wrong";
     sb_printf(&s->out, "verdict: %s\n", verdict);
-    if (s->nabl) {
+    if (abl_count(s)) {
         float cl = session_clean_loss(s);
         sb_printf(&s->out, "ablated: %.4f vs clean %.4f on the same tokens (%+.4f)\n", loss, cl, loss - cl);
     }
@@ -445,6 +452,10 @@ int cmd_generate(Session *s, const Args *a, GrErr *e)
      * kept token by token: then the whole window is recomputed for every token. */
     const char *why_nocache = NULL;
     GrErr ke;
+    for (int i = 0; i < s->nabl; i++)
+        if (s->abl[i].src)
+            return gr_fail(e, "generate: %s is patched from a kept run, whose positions end where it ended ('unpatch' "
+                              "first)", s->abl[i].target), CMD_ERR;
     for (int i = 0; i < s->nabl; i++)
         if (!abl_incremental(s->abl[i].mode) && !nocache) {
             nocache = 1;
@@ -527,7 +538,7 @@ int cmd_generate(Session *s, const Args *a, GrErr *e)
     sb_printf(&s->out, "\n[%ld token%s in %.0f ms: %.1f tokens/s%s; prompt %zu token%s in %.0f ms%s%s%s]\n", made,
               made == 1 ? "" : "s", t2 - t1, made / ((t2 - t1) / 1e3), nocache ? " without the KV cache" : "", nids,
               nids == 1 ? "" : "s", t1 - t0, kv && kv->slides ? "; context window slid" : "",
-              s->nabl ? "; ablations in force" : "", g_interrupted ? "; interrupted" : "");
+              abl_count(s) ? "; ablations in force" : "", g_interrupted ? "; interrupted" : "");
     g_interrupted = 0;
     rc = CMD_OK;
 out:
@@ -544,12 +555,11 @@ out:
 
 static void list_ablations(Session *s)
 {
-    if (!s->nabl) sb_puts(&s->out, "no ablations\n");
-    for (int i = 0; i < s->nabl; i++) {
-        char mode[64];
-        field_choice(&(FieldDef){.choices = abl_mode_choices()}, (int)s->abl[i].mode, mode, sizeof mode);
-        sb_printf(&s->out, "  %s %s%s%s\n", s->abl[i].target, mode, s->abl[i].mode == ABL_COPY ? ":" : "",
-                  s->abl[i].mode == ABL_COPY ? s->abl[i].other : "");
+    if (!abl_count(s)) sb_puts(&s->out, "no ablations\n");
+    for (int i = 0; i < abl_count(s); i++) {
+        char d[160];
+        abl_describe(s, i, d, sizeof d);
+        sb_printf(&s->out, "  %s\n", d);
     }
 }
 
@@ -562,11 +572,18 @@ int cmd_ablate(Session *s, const Args *a, GrErr *e)
         return CMD_OK;
     }
     if (!md->given) return gr_fail(e, "ablate: MODE is missing (usage: ablate NAME zero|mean|identity|copy:OTHER)"), CMD_ERR;
-    if (s->nabl == MAX_ABL) return gr_fail(e, "ablate: at most %d ablations at once", MAX_ABL), CMD_ERR;
+    if (pabl_is_param(s, nm->s)) {
+        if (pabl_add(s, nm->s, md->s, e)) return CMD_ERR;
+        if (s->trace && session_rerun(s, e)) return CMD_ERR;
+        sb_printf(&s->out, "ablating the weights %s (%s) in place; run, generate and loss see them, train and save "
+                           "refuse, 'unablate %s' restores them exactly\n", nm->s, md->s, nm->s);
+        return CMD_OK;
+    }
+    if (abl_count(s) == MAX_ABL) return gr_fail(e, "ablate: at most %d ablations at once", MAX_ABL), CMD_ERR;
     Ablation ab;
     memset(&ab, 0, sizeof ab);
-    if (strlen(nm->s) >= sizeof ab.target) return gr_fail(e, "ablate: name too long"), CMD_ERR;
-    strcpy(ab.target, nm->s);
+    GrErr pe;
+    if (abl_parse_target(&ab, nm->s, &pe)) return gr_fail(e, "ablate: %s", pe.msg), CMD_ERR;
     const char *m = md->s;
     FieldDef modes = {.name = "MODE", .kind = FK_CHOICE, .choices = abl_mode_choices()};
     if (!strncmp(m, "copy:", 5) && m[5] && strlen(m + 5) < sizeof ab.other) {
@@ -582,9 +599,13 @@ int cmd_ablate(Session *s, const Args *a, GrErr *e)
         }
         ab.mode = (AblMode)k;
     }
-    for (int i = 0; i < s->nabl; i++)
-        if (!strcmp(s->abl[i].target, ab.target))
-            return gr_fail(e, "ablate: %s is already ablated ('unablate %s' first)", ab.target, ab.target), CMD_ERR;
+    char name[64], other[64];
+    abl_name(&ab, name, sizeof name);
+    for (int i = 0; i < s->nabl; i++) {
+        abl_name(&s->abl[i], other, sizeof other);
+        if (!strcmp(other, name))
+            return gr_fail(e, "ablate: %s is already ablated ('unablate %s' first)", name, name), CMD_ERR;
+    }
     /* Validate against a trace of the model (the last run's, or a one-token one). */
     Acts *t = s->trace, *tmp = NULL;
     if (!t && !(t = tmp = acts_new(s->m, 1, 1, e))) return CMD_ERR;
@@ -595,7 +616,7 @@ int cmd_ablate(Session *s, const Args *a, GrErr *e)
     s->abl[s->nabl++] = ab;
     if (s->trace) s->trace->nabl = s->nabl;
     sb_printf(&s->out, "ablating %s (%s); 'run' again to see the effect, 'loss' compares with the clean model\n",
-              ab.target, m);
+              name, m);
     return CMD_OK;
 }
 
@@ -603,9 +624,22 @@ int cmd_unablate(Session *s, const Args *a, GrErr *e)
 {
     const FieldVal *nm = arg(a, "name");
     int n = 0;
+    if (nm->given && pabl_is_param(s, nm->s)) {
+        int r = pabl_remove(s, nm->s, e);
+        if (r < 0) return CMD_ERR;
+        if (!r) return gr_fail(e, "unablate: %s is not ablated ('ablate' lists the ablations)", nm->s), CMD_ERR;
+        if (s->trace && session_rerun(s, e)) return CMD_ERR;
+        sb_puts(&s->out, "removed 1 ablation (the weights are the model's again)\n");
+        return CMD_OK;
+    }
     if (nm->given) {
+        Ablation want;
+        char wn[64], hn[64];
+        if (abl_parse_target(&want, nm->s, e)) return CMD_ERR;
+        abl_name(&want, wn, sizeof wn);
         for (int i = 0; i < s->nabl; i++) {
-            if (strcmp(s->abl[i].target, nm->s)) continue;
+            abl_name(&s->abl[i], hn, sizeof hn);
+            if (strcmp(hn, wn)) continue;
             memmove(&s->abl[i], &s->abl[i + 1], sizeof(Ablation) * (size_t)(s->nabl - i - 1));
             s->nabl--;
             n = 1;
@@ -613,8 +647,10 @@ int cmd_unablate(Session *s, const Args *a, GrErr *e)
         }
         if (!n) return gr_fail(e, "unablate: %s is not ablated ('ablate' lists the ablations)", nm->s), CMD_ERR;
     } else {
-        n = s->nabl;
+        int np = pabl_clear(s);
+        n = s->nabl + np;
         s->nabl = 0;
+        if (np && s->trace && session_rerun(s, e)) return CMD_ERR; /* the weights changed back */
     }
     if (s->trace) s->trace->nabl = s->nabl;
     sb_printf(&s->out, "removed %d ablation%s\n", n, n == 1 ? "" : "s");

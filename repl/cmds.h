@@ -4,6 +4,9 @@
  *   cmd_run.c       tokens run step next continue where reset show explain eval check loss
  *                   logits generate ablate unablate
  *   cmd_pictures.c  attn hist heatmap export dump
+ *   cmd_interp.c    lens heads
+ *   cmd_grad.c      backward gradcheck
+ *   cmd_runs.c      runs snapshot restore diff patch unpatch
  *   cmd_bench.c     bench
  *   train_cmd.c     train
  *   cmd_session.c   clear log history source
@@ -24,7 +27,9 @@ HANDLER(cmd_check); HANDLER(cmd_loss); HANDLER(cmd_logits); HANDLER(cmd_generate
 HANDLER(cmd_unablate);
 HANDLER(cmd_attn); HANDLER(cmd_hist); HANDLER(cmd_heatmap); HANDLER(cmd_dump);
 HANDLER(cmd_export_attn); HANDLER(cmd_export_hist); HANDLER(cmd_export_heatmap); HANDLER(cmd_export_logits);
-HANDLER(cmd_export_loss);
+HANDLER(cmd_export_loss); HANDLER(cmd_lens); HANDLER(cmd_export_lens);
+HANDLER(cmd_heads); HANDLER(cmd_export_heads); HANDLER(cmd_backward); HANDLER(cmd_gradcheck);
+HANDLER(cmd_runs); HANDLER(cmd_snapshot); HANDLER(cmd_restore); HANDLER(cmd_diff); HANDLER(cmd_patch); HANDLER(cmd_unpatch);
 HANDLER(cmd_bench); HANDLER(cmd_train); HANDLER(cmd_lesson);
 HANDLER(cmd_models); HANDLER(cmd_clear); HANDLER(cmd_log); HANDLER(cmd_history); HANDLER(cmd_source);
 #undef HANDLER
@@ -33,6 +38,7 @@ HANDLER(cmd_models); HANDLER(cmd_clear); HANDLER(cmd_log); HANDLER(cmd_history);
 const char *model_name_choices(void);      /* cmd_model.c: names `load` finds without a path */
 const char *settings_choices(void);        /* cmd_model.c: the keys of `set` */
 const FieldDef *settings_table(void);
+const char *head_score_choices(void);      /* cmd_interp.c: the scores of `heads --score` */
 
 /* ---- shared by the handlers (session.c) ---- */
 double now_ms(void);

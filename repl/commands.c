@@ -73,6 +73,40 @@ static const FieldDef TOKENS_OPTS[] = {
     END};
 
 static const FieldDef TEXT_POS[] = {{.name = "text", .kind = FK_TEXT, .meta = "TEXT", .help = "the input"}, END};
+static const FieldDef RUN_OPTS[] = {
+    {.name = "as", .kind = FK_STR, .meta = "NAME",
+     .help = "also keep this run under NAME: its tensors are NAME.L0.pattern, NAME.logits, NAME.loss ..."},
+    END};
+static const FieldDef RUNS_POS[] = {
+    {.name = "action", .kind = FK_CHOICE, .choices = "drop", OPT_POS, .comp = COMP_CHOICES, .meta = "drop",
+     .help = "forget a kept run"},
+    {.name = "name", .kind = FK_STR, OPT_POS, .meta = "NAME", .help = "the run"},
+    END};
+static const FieldDef SNAP_POS[] = {
+    {.name = "name", .kind = FK_STR, .meta = "NAME", .help = "the snapshot's name (as a run's: lowercase, digits, _)"}, END};
+static const FieldDef DIFF_POS[] = {
+    {.name = "a", .kind = FK_STR, .meta = "A", .help = "a kept run, or last"},
+    {.name = "b", .kind = FK_STR, .meta = "B", .help = "another"},
+    {.name = "tensor", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "TENSOR[slice]",
+     .def = "the table of every tensor", .help = "one tensor's A - B, pictured on the diverging scale"},
+    END};
+static const FieldDef PATCH_POS[] = {
+    {.name = "target", .kind = FK_STR, .comp = COMP_TENSOR, .meta = "TENSOR[slice]|sweep",
+     .help = "the tensor of the last run to overwrite (L0.resid[t=3], L1.pattern[h=0]), or sweep"},
+    {.name = "w1", .kind = FK_STR, .meta = "from|PATTERN", .help = "from (sweep: a tensor with L* for every layer)"},
+    {.name = "w2", .kind = FK_STR, .meta = "RUN|from", .help = "the kept run to copy from (sweep: from)"},
+    {.name = "w3", .kind = FK_STR, OPT_POS, .meta = "A", .help = "sweep: the run patched from"},
+    {.name = "w4", .kind = FK_STR, OPT_POS, .meta = "into", .help = "sweep: into"},
+    {.name = "w5", .kind = FK_STR, OPT_POS, .meta = "B", .help = "sweep: the run patched into"},
+    END};
+static const FieldDef PATCH_OPTS[] = {
+    {.name = "metric", .kind = FK_TEXT, .meta = "EXPR",
+     .help = "sweep: one number per patch, e.g. 'logit(\"a\") - logit(\"b\")'"},
+    END};
+static const FieldDef UNPATCH_POS[] = {
+    {.name = "target", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "TENSOR[slice]", .def = "every patch",
+     .help = "the patch to remove"},
+    END};
 static const FieldDef STEP_POS[] = {
     {.name = "text", .kind = FK_TEXT, OPT_POS, .meta = "TEXT", .help = "start a stepped run over this text"}, END};
 static const FieldDef STEP_OPTS[] = {
@@ -97,6 +131,23 @@ static const FieldDef LOGITS_OPTS[] = {
     {.name = "temp", .kind = FK_LIST, .lo = 1e-6, .hi = 1e6, .meta = "X,Y,...", .def = "1",
      .help = "temperatures, side by side"},
     {.name = "top", .kind = FK_INT, .lo = 1, .hi = 100, .meta = "N", .def = "10", .help = "how many tokens"},
+    END};
+
+static const FieldDef LENS_POS[] = {
+    {.name = "pos", .kind = FK_INT, .lo = -1000000, .hi = 1000000, .dyn = DYN_POS, OPT_POS, .meta = "POS",
+     .def = "the picture over every position, then the table at the last",
+     .help = "the position whose next token is read"},
+    END};
+#define LENS_TOKEN {.name = "token", .kind = FK_STR, .meta = "STR", \
+                    .help = "one token: its probability and rank after each block (the picture's colour)"}
+static const FieldDef LENS_OPTS[] = {
+    {.name = "top", .kind = FK_INT, .lo = 1, .hi = 20, .meta = "K", .def = "5", .help = "how many tokens per block"},
+    LENS_TOKEN, END};
+
+static const FieldDef GRADCHECK_POS[] = {
+    {.name = "name", .kind = FK_STR, .comp = COMP_TENSOR, .meta = "PARAM", .help = "a parameter (wte, L0.attn.qkv.w, ...)"},
+    {.name = "n", .kind = FK_INT, .lo = 1, .hi = 1000, OPT_POS, .meta = "N", .def = "6",
+     .help = "entries to check: the largest gradients first, then random ones"},
     END};
 
 static const FieldDef GENERATE_POS[] = {
@@ -164,6 +215,15 @@ static const FieldDef EXPORT_LOGITS_OPTS[] = {
      .help = "the position whose next token is predicted"},
     SIZE_OPT, END};
 
+static const FieldDef EXPORT_LENS_OPTS[] = {LENS_TOKEN, SIZE_OPT, END};
+#define HEADS_OPTS_ROWS                                                                                           \
+    {.name = "score", .kind = FK_CHOICE, .choices_fn = head_score_choices, .comp = COMP_CHOICES, .def = "prev",       \
+     .help = "prev-token, first-token or induction attention, per head"},                                          \
+    {.name = "seq", .kind = FK_INT, .lo = 2, .hi = 100000, .meta = "N", .def = "20",                                \
+     .help = "induction: the length of the random sequence that is repeated"}
+static const FieldDef HEADS_OPTS[] = {HEADS_OPTS_ROWS, END};
+static const FieldDef EXPORT_HEADS_OPTS[] = {HEADS_OPTS_ROWS, SIZE_OPT, END};
+
 static const Command EXPORT_SUBS[] = {
     {"attn", cmd_export_attn, EXPORT_ATTN_POS, EXPORT_HEAT_OPTS, NULL, NULL,
      "attention pattern of one head, a layer's heads, a head through the layers, or all", SCALE_HELP},
@@ -171,6 +231,10 @@ static const Command EXPORT_SUBS[] = {
     {"heatmap", cmd_export_heatmap, EXPORT_NAME_POS, EXPORT_HEAT_OPTS, NULL, NULL, "heatmap of a 2-D slice", SCALE_HELP},
     {"logits", cmd_export_logits, EXPORT_FILE_POS, EXPORT_LOGITS_OPTS, NULL, NULL,
      "next-token probabilities, several temperatures side by side", NULL},
+    {"lens", cmd_export_lens, EXPORT_FILE_POS, EXPORT_LENS_OPTS, NULL, NULL,
+     "the logit lens: the top next token after each block at every position", NULL},
+    {"heads", cmd_export_heads, EXPORT_FILE_POS, EXPORT_HEADS_OPTS, NULL, NULL,
+     "head scores (previous token, first token, induction) as a layers × heads grid", NULL},
     {"loss", cmd_export_loss, EXPORT_FILE_POS, EXPORT_SIZE_OPTS, NULL, NULL,
      "the loss since new or load: train and validation curves, and ln V", NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
@@ -182,10 +246,10 @@ static const FieldDef DUMP_POS[] = {
     END};
 
 static const FieldDef ABLATE_POS[] = {
-    {.name = "name", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "NAME",
-     .help = "a trace tensor (without one: list the ablations)"},
+    {.name = "name", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "NAME[h=N,t=N]",
+     .help = "a trace tensor, or one head / one position of it (without one: list the ablations)"},
     {.name = "mode", .kind = FK_STR, OPT_POS, .choices_fn = abl_mode_choices, .comp = COMP_CHOICES,
-     .meta = "zero|mean|identity|copy:OTHER", .help = "how it is replaced"},
+     .meta = "zero|mean|identity|copy:OTHER|uniform", .help = "how it is replaced"},
     END};
 static const FieldDef UNABLATE_POS[] = {
     {.name = "name", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "NAME", .def = "every ablation",
@@ -196,7 +260,15 @@ static const FieldDef TRAIN_POS[] = {
     {.name = "steps", .kind = FK_INT, .lo = 1, .hi = 10000000, .meta = "STEPS", .help = "optimizer steps"}, END};
 static const FieldDef TRAIN_OPTS[] = {
     {.name = "data", .kind = FK_PATH_IN, .choices_fn = data_task_choices, .comp = COMP_FILE, .meta = "FILE|TASK",
-     .def = "copy", .help = "a text file, or a generated task"},
+     .def = "copy", .help = "a text file, or a generated task (default: the model's own corpus, NAME.txt beside it, else copy)"},
+    {.name = "watch", .kind = FK_TEXT, .meta = "CMD",
+     .help = "a picture command re-drawn as it learns: --watch \"attn 1 0\", \"heads --score induction\", \"lens\""},
+    {.name = "every", .kind = FK_INT, .lo = 1, .hi = 10000000, .meta = "K", .def = "a tenth of the steps",
+     .help = "with --watch: re-run and re-draw every K steps"},
+    {.name = "text", .kind = FK_TEXT, .meta = "TEXT", .def = "the last run's text",
+     .help = "with --watch: the text run on the current weights before each picture"},
+    {.name = "frames", .kind = FK_PATH_OUT, .comp = COMP_FILE, .meta = "DIR",
+     .help = "with --watch: also write each picture as DIR/frame-0001.png, ... (export's file)"},
     END};
 
 static const FieldDef BENCH_OPTS[] = {
@@ -249,7 +321,17 @@ const Command COMMANDS[] = {
     {"seed", cmd_seed, SEED_POS, NULL, NULL, NULL, "seed for new models and sampling", NULL},
     {"set", cmd_set, SET_POS, NULL, NULL, NULL, "show or change a setting", NULL},
     {"tokens", cmd_tokens, TOKENS_POS, TOKENS_OPTS, NULL, NULL, "ids and pieces of a text", NULL},
-    {"run", cmd_run, TEXT_POS, NULL, NULL, NULL, "full forward pass; every intermediate kept in the trace", NULL},
+    {"run", cmd_run, TEXT_POS, RUN_OPTS, NULL, NULL, "full forward pass; every intermediate kept in the trace", NULL},
+    {"runs", cmd_runs, RUNS_POS, NULL, NULL, NULL, "the kept runs and snapshots, with their memory; runs drop NAME", NULL},
+    {"snapshot", cmd_snapshot, SNAP_POS, NULL, NULL, NULL, "keep a copy of the weights (before training, an edit)", NULL},
+    {"restore", cmd_restore, SNAP_POS, NULL, NULL, NULL, "bring back a snapshot's weights exactly", NULL},
+    {"diff", cmd_diff, DIFF_POS, NULL, NULL, NULL, "two runs compared tensor by tensor: where they first differ",
+     "  runs of the same length: two texts, or one text before and after training (run --as)"},
+    {"patch", cmd_patch, PATCH_POS, PATCH_OPTS, NULL, NULL, "activation patching: a tensor of the last run from a kept run",
+     "  patch L1.resid[t=2] from clean: held until unpatch, like an ablation (generate refuses)\n"
+     "  patch sweep 'L*.resid' from clean into corrupt --metric 'logit(\"a\") - logit(\"b\")':\n"
+     "  every layer × position, one patch at a time, pictured"},
+    {"unpatch", cmd_unpatch, UNPATCH_POS, NULL, NULL, NULL, "remove a patch, or all of them", NULL},
     {"step", cmd_step, STEP_POS, STEP_OPTS, NULL, NULL, "run the next stage and show what it produced", NULL},
     {"next", cmd_next, NULL, NULL, NULL, NULL, "run to the end of the current block", NULL},
     {"continue", cmd_continue, NULL, NULL, NULL, NULL, "run the remaining stages", NULL},
@@ -263,6 +345,18 @@ const Command COMMANDS[] = {
      "  allclose/all, the first false element of any/and"},
     {"loss", cmd_loss, NULL, NULL, NULL, NULL, "loss of the last run beside ln(V), with the verdict", NULL},
     {"logits", cmd_logits, LOGITS_POS, LOGITS_OPTS, NULL, NULL, "next-token probabilities under temperatures", NULL},
+    {"lens", cmd_lens, LENS_POS, LENS_OPTS, NULL, NULL, "logit lens: what each block's output would predict",
+     "  the residual stream after the embedding and after each block, through the final\n"
+     "  LayerNorm and the unembedding (Post-LN: the unembedding alone); the last row is\n"
+     "  the model's own next-token distribution, bit for bit"},
+    {"heads", cmd_heads, NULL, HEADS_OPTS, NULL, NULL, "score every head: previous-token, first-token, induction",
+     "  prev and first read the last run's patterns; induction runs n random tokens twice\n"
+     "  (seeded by 'seed') with ablations in force, and averages the attention from each\n"
+     "  token of the second copy to the token after its first occurrence"},
+    {"backward", cmd_backward, NULL, NULL, NULL, NULL, "gradients of the last run's loss: grad.NAME for every parameter",
+     "  after train, grad.NAME is the last step's gradient (before clipping)"},
+    {"gradcheck", cmd_gradcheck, GRADCHECK_POS, NULL, NULL, NULL, "backprop against finite differences, entry by entry",
+     NULL},
     {"generate", cmd_generate, GENERATE_POS, GENERATE_OPTS, NULL, NULL, "stream N tokens through the KV cache",
      "  ablations stay in force; the ids are kept: eval generated"},
     {"attn", cmd_attn, ATTN_POS, HEAT_OPTS, NULL, NULL, "attention heatmap with token labels",
@@ -276,7 +370,10 @@ const Command COMMANDS[] = {
      "  zero       all zeros\n"
      "  mean       every position replaced by the mean over the run's positions\n"
      "  identity   q, k or v replaced by the projection's input (W = I, b = 0)\n"
-     "  copy:OTHER a copy of another tensor of the same shape, computed no later"},
+     "  copy:OTHER a copy of another tensor of the same shape, computed no later\n"
+     "  uniform    attention patterns: 1/(i+1) over the causal past of query i\n"
+     "  NAME[h=2] ablates one head (q, k, v, scores, masked, pattern; ctx: the head's columns),\n"
+     "  NAME[t=3] one position, NAME[h=2,t=3] both"},
     {"unablate", cmd_unablate, UNABLATE_POS, NULL, NULL, NULL, "remove an ablation, or all of them", NULL},
     {"train", cmd_train, TRAIN_POS, TRAIN_OPTS, train_options, NULL, "train the live model; progress, loss curve, val loss",
      "  Ctrl-C stops after the current step and keeps the weights"},

@@ -329,8 +329,21 @@ void complete_hint(Session *s, const char *line, StrBuf *out)
             if (f->flags & FF_OPTIONAL) sb_putc(out, ']');
         }
         const FieldDef *o[ARGS_MAX];
-        if (args_options(c.cmd, o, ARGS_MAX) && (typed >= np || (np && c.cmd->pos[typed].flags & FF_OPTIONAL)))
-            sb_puts(out, out->len ? " [options]" : "[options]");
+        int no = args_options(c.cmd, o, ARGS_MAX);
+        if (no && (typed >= np || (np && c.cmd->pos[typed].flags & FF_OPTIONAL))) {
+            /* one option: say which ("[--as NAME]"); more: "[options]" (help CMD lists them) */
+            sb_puts(out, out->len ? " [" : "[");
+            if (no == 1) {
+                sb_printf(out, "--%s", o[0]->name);
+                if (o[0]->kind != FK_FLAG) {
+                    sb_putc(out, ' ');
+                    args_meta(o[0], out);
+                }
+            } else {
+                sb_puts(out, "options");
+            }
+            sb_putc(out, ']');
+        }
     } else if (c.opt && c.opt->kind != FK_FLAG) {
         args_meta(c.opt, out);
     }

@@ -4,7 +4,7 @@
  * Hostile input is expected (lesson files, a fuzzer): source length and nesting depth
  * are capped, every allocation is checked and sized with overflow checks, floats are
  * never converted to integers, and every error path frees what it owns. */
-#include "expr.h"
+#include "expr_impl.h"
 
 #include <locale.h>
 #include <float.h>
@@ -14,42 +14,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPR_MAX_ELEMS ((size_t)1 << 28) /* largest tensor an expression may build */
 #define EXPR_MAX_NAME 255
-#define EXPR_MAX_ARGS 4
 
-/* Work functions stay out of the recursive parser frames, so deep nesting uses little stack. */
-#define NOINLINE __attribute__((noinline))
 
 /* ------------------------------------------------------------------ values */
 
-static void val_init(ExprValue *v) { memset(v, 0, sizeof *v); }
+void val_init(ExprValue *v) { memset(v, 0, sizeof *v); }
 
 void expr_value_free(ExprValue *v)
 {
     if (!v) return;
     free(v->data);
+    free(v->str);
     val_init(v);
 }
 
-static size_t val_numel(const ExprValue *v)
+size_t val_numel(const ExprValue *v)
 {
     size_t n = 1;
     for (int i = 0; i < v->ndim; i++) n *= (size_t)v->shape[i];
     return n;
 }
 
-static float to_f(double d)
+float to_f(double d)
 {
     if (d > FLT_MAX) return INFINITY;
     if (d < -FLT_MAX) return -INFINITY;
     return (float)d;
 }
 
-static int truth(double x) { return x != 0 && !isnan(x); }
+int truth(double x) { return x != 0 && !isnan(x); }
 
 /* Allocates v's data for a shape (dimnames may be NULL). */
-static int val_alloc(ExprValue *v, int ndim, const int *shape, const char *names, GrErr *e)
+int val_alloc(ExprValue *v, int ndim, const int *shape, const char *names, GrErr *e)
 {
     val_init(v);
     size_t n = 1;
@@ -68,7 +65,7 @@ static int val_alloc(ExprValue *v, int ndim, const int *shape, const char *names
     return 0;
 }
 
-static int val_scalar(ExprValue *v, double d, int is_bool, GrErr *e)
+int val_scalar(ExprValue *v, double d, int is_bool, GrErr *e)
 {
     if (val_alloc(v, 0, NULL, NULL, e) < 0) return -1;
     v->scalar = d;
@@ -77,7 +74,20 @@ static int val_scalar(ExprValue *v, double d, int is_bool, GrErr *e)
     return 0;
 }
 
-static double val_get(const ExprValue *v, size_t i) { return v->ndim == 0 ? v->scalar : (double)v->data[i]; }
+int val_string(ExprValue *v, const char *s, size_t n, GrErr *e)
+{
+    if (val_scalar(v, NAN, 0, e) < 0) return -1;
+    v->str = malloc(n + 1);
+    if (!v->str) {
+        expr_value_free(v);
+        return gr_fail(e, "out of memory");
+    }
+    memcpy(v->str, s, n);
+    v->str[n] = 0;
+    return 0;
+}
+
+double val_get(const ExprValue *v, size_t i) { return v->ndim == 0 ? v->scalar : (double)v->data[i]; }
 
 TensorView expr_value_view(const ExprValue *v)
 {
@@ -86,7 +96,7 @@ TensorView expr_value_view(const ExprValue *v)
     return t;
 }
 
-static int val_from_view(const TensorView *t, ExprValue *out, GrErr *e)
+int val_from_view(const TensorView *t, ExprValue *out, GrErr *e)
 {
     if (t->ndim < 0 || t->ndim > TV_MAX_DIMS || !t->data) return gr_fail(e, "tensor has an invalid shape");
     for (int i = 0; i < t->ndim; i++)
@@ -97,7 +107,7 @@ static int val_from_view(const TensorView *t, ExprValue *out, GrErr *e)
     return 0;
 }
 
-static void shape_str(const ExprValue *v, char *buf, size_t n)
+void shape_str(const ExprValue *v, char *buf, size_t n)
 {
     TensorView t = expr_value_view(v);
     tv_shape_str(&t, buf, n);
@@ -107,7 +117,7 @@ static void shape_str(const ExprValue *v, char *buf, size_t n)
 
 enum {
     T_END, T_NUM, T_NAME, T_SLICE, T_LP, T_RP, T_COMMA,
-    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_POW,
+    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_POW, T_MATMUL, T_STR,
     T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE, T_AND, T_OR, T_NOT
 };
 
@@ -126,6 +136,7 @@ typedef struct {
     int depth;
     ExprLookup lookup;
     void *ctx;
+    const ExprHost *host;
     GrErr *e;
 } P;
 
@@ -206,6 +217,17 @@ static int lex(P *p)
             else if (KW("true")) { t->type = T_NUM; t->num = 1; t->is_bool = 1; }
             else if (KW("false")) { t->type = T_NUM; t->num = 0; t->is_bool = 1; }
 #undef KW
+        } else if (c == '"') {
+            /* a string: "…" with \" \\ \n \t; decoded when parsed */
+            int j = i + 1;
+            while (j < n && s[j] != '"') j += s[j] == '\\' && j + 1 < n ? 2 : 1;
+            if (j >= n) return syntax(p, i, "'\"' without a closing '\"'");
+            t->type = T_STR;
+            t->pos = i + 1;
+            t->len = j - i - 1;
+            p->ntok++;
+            i = j + 1;
+            continue;
         } else if (c == '[') {
             int depth = 1, j = i + 1;
             while (j < n) {
@@ -229,6 +251,7 @@ static int lex(P *p)
             case '-': t->type = T_MINUS; break;
             case '/': t->type = T_SLASH; break;
             case '^': t->type = T_POW; break;
+            case '@': t->type = T_MATMUL; break;
             case '*':
                 if (d == '*') { t->type = T_POW; len = 2; }
                 else t->type = T_STAR;
@@ -283,8 +306,6 @@ static NOINLINE int tok_error(P *p, const char *what)
 
 /* ------------------------------------------------------------------ arithmetic */
 
-enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW, OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE,
-       OP_AND, OP_OR, OP_MIN, OP_MAX };
 
 static const char *op_name(int op)
 {
@@ -293,7 +314,7 @@ static const char *op_name(int op)
     return names[op];
 }
 
-static double safe_div(double x, double y)
+double safe_div(double x, double y)
 {
     if (y != 0) return x / y;
     if (x == 0 || isnan(x) || isnan(y)) return NAN;
@@ -325,9 +346,14 @@ static double apply(int op, double x, double y)
 static int op_is_bool(int op) { return op >= OP_LT && op <= OP_OR; }
 
 /* out = a op b with numpy broadcasting (scalars, size-1 dims, missing leading dims). */
-static NOINLINE int binop(int op, const ExprValue *a, const ExprValue *b, ExprValue *out, GrErr *e)
+NOINLINE int binop(int op, const ExprValue *a, const ExprValue *b, ExprValue *out, GrErr *e)
 {
     int isb = op_is_bool(op);
+    if (a->str || b->str) {
+        if ((op == OP_EQ || op == OP_NE) && a->str && b->str)
+            return val_scalar(out, (strcmp(a->str, b->str) == 0) == (op == OP_EQ), 1, e);
+        return gr_fail(e, "'%s' with a string: strings only compare with == and != to strings", op_name(op));
+    }
     if (a->ndim == 0 && b->ndim == 0) return val_scalar(out, apply(op, a->scalar, b->scalar), isb, e);
 
     int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
@@ -378,8 +404,9 @@ static NOINLINE int binop(int op, const ExprValue *a, const ExprValue *b, ExprVa
 }
 
 /* Elementwise f over a value (scalars stay double). */
-static NOINLINE int map(const ExprValue *a, double (*f)(double), int is_bool, ExprValue *out, GrErr *e)
+NOINLINE int map(const ExprValue *a, double (*f)(double), int is_bool, ExprValue *out, GrErr *e)
 {
+    if (a->str) return gr_fail(e, "arithmetic on a string (\"%.20s\")", a->str);
     if (a->ndim == 0) return val_scalar(out, f(a->scalar), is_bool, e);
     if (val_alloc(out, a->ndim, a->shape, a->dimname, e) < 0) return -1;
     out->is_bool = is_bool;
@@ -390,197 +417,6 @@ static NOINLINE int map(const ExprValue *a, double (*f)(double), int is_bool, Ex
 
 static double f_neg(double x) { return -x; }
 static double f_not(double x) { return !truth(x); }
-static double f_abs(double x) { return fabs(x); }
-static double f_exp(double x) { return exp(x); }
-static double f_log(double x) { return log(x); }
-static double f_sqrt(double x) { return sqrt(x); }
-static double f_tanh(double x) { return tanh(x); }
-
-/* ------------------------------------------------------------------ functions */
-
-enum { F_MEAN, F_STD, F_VAR, F_MIN, F_MAX, F_SUM, F_NUMEL, F_MAXABS, F_ANY, F_ALL,
-       F_ABS, F_EXP, F_LN, F_LOG, F_SQRT, F_TANH,
-       F_ROWSUM, F_ROWMAX, F_ROWMEAN, F_ARGMAX, F_SOFTMAX, F_ALLCLOSE };
-
-typedef struct {
-    const char *name;
-    int kind, min_args, max_args;
-    const char *usage;
-    const char *help;
-} FnInfo;
-
-/* Every function: the parser, `help eval` and Tab completion read this table. */
-static const FnInfo k_fns[] = {
-    {"mean", F_MEAN, 1, 1, "mean(x)", "mean of all elements"},
-    {"std", F_STD, 1, 1, "std(x)", "standard deviation (population, biased)"},
-    {"var", F_VAR, 1, 1, "var(x)", "variance (population, biased)"},
-    {"min", F_MIN, 1, 2, "min(x) or min(a, b)", "smallest element, or elementwise minimum"},
-    {"max", F_MAX, 1, 2, "max(x) or max(a, b)", "largest element, or elementwise maximum"},
-    {"sum", F_SUM, 1, 1, "sum(x)", "sum of all elements"},
-    {"numel", F_NUMEL, 1, 1, "numel(x)", "number of elements"},
-    {"maxabs", F_MAXABS, 1, 1, "maxabs(x)", "largest absolute value"},
-    {"any", F_ANY, 1, 1, "any(x)", "true if any element is non-zero"},
-    {"all", F_ALL, 1, 1, "all(x)", "true if every element is non-zero"},
-    {"abs", F_ABS, 1, 1, "abs(x)", "absolute value, elementwise"},
-    {"exp", F_EXP, 1, 1, "exp(x)", "e^x, elementwise"},
-    {"ln", F_LN, 1, 1, "ln(x)", "natural logarithm, elementwise"},
-    {"log", F_LOG, 1, 1, "log(x)", "natural logarithm (the same as ln)"},
-    {"sqrt", F_SQRT, 1, 1, "sqrt(x)", "square root, elementwise"},
-    {"tanh", F_TANH, 1, 1, "tanh(x)", "hyperbolic tangent, elementwise"},
-    {"rowsum", F_ROWSUM, 1, 1, "rowsum(x)", "sum over the last dimension"},
-    {"rowmax", F_ROWMAX, 1, 1, "rowmax(x)", "maximum over the last dimension"},
-    {"rowmean", F_ROWMEAN, 1, 1, "rowmean(x)", "mean over the last dimension"},
-    {"argmax", F_ARGMAX, 1, 1, "argmax(x)", "index of the maximum over the last dimension"},
-    {"softmax", F_SOFTMAX, 1, 1, "softmax(x)", "softmax over the last dimension (max-subtracted)"},
-    {"allclose", F_ALLCLOSE, 2, 3, "allclose(a, b[, tol])", "true when max |a - b| <= tol (default 1e-5)"},
-};
-#define N_FNS ((int)(sizeof k_fns / sizeof k_fns[0]))
-
-int expr_function_count(void) { return N_FNS; }
-void expr_function(int i, const char **name, const char **usage, const char **help)
-{
-    *name = k_fns[i].name;
-    *usage = k_fns[i].usage;
-    *help = k_fns[i].help;
-}
-
-static const FnInfo *find_fn(const char *s, int len)
-{
-    for (int i = 0; i < N_FNS; i++)
-        if ((int)strlen(k_fns[i].name) == len && memcmp(k_fns[i].name, s, (size_t)len) == 0) return &k_fns[i];
-    return NULL;
-}
-
-static NOINLINE int reduce_all(int kind, const ExprValue *a, ExprValue *out, GrErr *e)
-{
-    size_t n = val_numel(a);
-    double r = 0;
-    int isb = 0;
-    switch (kind) {
-    case F_NUMEL: r = (double)n; break;
-    case F_SUM:
-    case F_MEAN:
-        for (size_t i = 0; i < n; i++) r += val_get(a, i);
-        if (kind == F_MEAN) r /= (double)n;
-        break;
-    case F_VAR:
-    case F_STD: {
-        double m = 0;
-        for (size_t i = 0; i < n; i++) m += val_get(a, i);
-        m /= (double)n;
-        for (size_t i = 0; i < n; i++) {
-            double d = val_get(a, i) - m;
-            r += d * d;
-        }
-        r /= (double)n;
-        if (kind == F_STD) r = sqrt(r);
-        break;
-    }
-    case F_MIN:
-    case F_MAX:
-    case F_MAXABS:
-        r = kind == F_MIN ? INFINITY : (kind == F_MAX ? -INFINITY : 0);
-        for (size_t i = 0; i < n; i++) {
-            double x = val_get(a, i);
-            if (kind == F_MAXABS) x = fabs(x);
-            if (isnan(x)) { r = NAN; break; }
-            if (kind == F_MIN ? x < r : x > r) r = x;
-        }
-        break;
-    case F_ANY:
-    case F_ALL:
-        isb = 1;
-        r = kind == F_ALL;
-        for (size_t i = 0; i < n; i++) {
-            int t = truth(val_get(a, i));
-            if (kind == F_ANY && t) { r = 1; break; }
-            if (kind == F_ALL && !t) { r = 0; break; }
-        }
-        break;
-    }
-    return val_scalar(out, r, isb, e);
-}
-
-/* Reductions and maps over the last dimension. */
-static NOINLINE int reduce_rows(int kind, const char *fname, const ExprValue *a, ExprValue *out, GrErr *e)
-{
-    if (a->ndim == 0) return gr_fail(e, "%s() needs a tensor, got a scalar", fname);
-    int L = a->shape[a->ndim - 1];
-    size_t rows = val_numel(a) / (size_t)L;
-    if (kind == F_SOFTMAX) {
-        if (val_alloc(out, a->ndim, a->shape, a->dimname, e) < 0) return -1;
-    } else if (a->ndim == 1) {
-        if (val_alloc(out, 0, NULL, NULL, e) < 0) return -1;
-    } else {
-        if (val_alloc(out, a->ndim - 1, a->shape, a->dimname, e) < 0) return -1;
-    }
-    for (size_t r = 0; r < rows; r++) {
-        const float *x = a->data + r * (size_t)L;
-        double acc = 0;
-        if (kind == F_ROWSUM || kind == F_ROWMEAN) {
-            for (int j = 0; j < L; j++) acc += x[j];
-            if (kind == F_ROWMEAN) acc /= L;
-        } else if (kind == F_ROWMAX) {
-            acc = -INFINITY;
-            for (int j = 0; j < L; j++) {
-                if (isnan(x[j])) { acc = NAN; break; }
-                if (x[j] > acc) acc = x[j];
-            }
-        } else if (kind == F_ARGMAX) {
-            int best = -1;
-            for (int j = 0; j < L; j++)
-                if (!isnan(x[j]) && (best < 0 || x[j] > x[best])) best = j;
-            acc = best < 0 ? 0 : best;
-        } else { /* softmax */
-            double m = -INFINITY, s = 0;
-            for (int j = 0; j < L; j++)
-                if (x[j] > m || isnan(x[j])) m = x[j];
-            float *o = out->data + r * (size_t)L;
-            for (int j = 0; j < L; j++) s += exp((double)x[j] - m);
-            for (int j = 0; j < L; j++) o[j] = to_f(safe_div(exp((double)x[j] - m), s));
-            continue;
-        }
-        out->data[r] = to_f(acc);
-        if (out->ndim == 0) out->scalar = acc;
-    }
-    return 0;
-}
-
-static NOINLINE int call_fn(const FnInfo *f, ExprValue *args, int nargs, ExprValue *out, GrErr *e)
-{
-    switch (f->kind) {
-    case F_MIN:
-    case F_MAX:
-        if (nargs == 2) return binop(f->kind == F_MIN ? OP_MIN : OP_MAX, &args[0], &args[1], out, e);
-        return reduce_all(f->kind, &args[0], out, e);
-    case F_MEAN: case F_STD: case F_VAR: case F_SUM: case F_NUMEL: case F_MAXABS: case F_ANY: case F_ALL:
-        return reduce_all(f->kind, &args[0], out, e);
-    case F_ABS: return map(&args[0], f_abs, 0, out, e);
-    case F_EXP: return map(&args[0], f_exp, 0, out, e);
-    case F_LN:
-    case F_LOG: return map(&args[0], f_log, 0, out, e);
-    case F_SQRT: return map(&args[0], f_sqrt, 0, out, e);
-    case F_TANH: return map(&args[0], f_tanh, 0, out, e);
-    case F_ROWSUM: case F_ROWMAX: case F_ROWMEAN: case F_ARGMAX: case F_SOFTMAX:
-        return reduce_rows(f->kind, f->name, &args[0], out, e);
-    case F_ALLCLOSE: {
-        double tol = 1e-5;
-        if (nargs == 3) {
-            if (args[2].ndim != 0) return gr_fail(e, "allclose(): tol must be a scalar");
-            tol = args[2].scalar;
-        }
-        ExprValue d;
-        if (binop(OP_SUB, &args[0], &args[1], &d, e) < 0) return -1;
-        size_t n = val_numel(&d);
-        int ok = 1;
-        for (size_t i = 0; i < n && ok; i++) ok = fabs(val_get(&d, i)) <= tol;
-        expr_value_free(&d);
-        return val_scalar(out, ok, 1, e);
-    }
-    }
-    return gr_fail(e, "internal error: function '%s' has no implementation", f->name);
-}
-
 /* ------------------------------------------------------------------ parser */
 
 static int parse_or(P *p, ExprValue *out);
@@ -606,11 +442,13 @@ static int combine(P *p, int op, ExprValue *out, ExprValue *r)
 
 static NOINLINE int known_fns_msg(P *p, int pos, int len)
 {
-    char list[400];
+    char list[600];
     size_t k = 0;
     list[0] = 0;
-    for (int i = 0; i < N_FNS; i++) {
-        int w = snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", k_fns[i].name);
+    for (int i = 0; i < expr_function_count(); i++) {
+        const char *nm, *us, *hl;
+        expr_function(i, &nm, &us, &hl);
+        int w = snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", nm);
         if (w < 0 || (size_t)w >= sizeof list - k) break;
         k += (size_t)w;
     }
@@ -655,7 +493,7 @@ static NOINLINE int parse_call(P *p, ExprValue *out)
         arity_fail(p, f, got);
         goto done;
     }
-    rc = call_fn(f, args, nargs, out, p->e);
+    rc = call_fn(f, args, nargs, p->host, out, p->e);
 done:
     for (int i = 0; i < nargs; i++) expr_value_free(&args[i]);
     return rc;
@@ -668,6 +506,23 @@ static int parse_primary(P *p, ExprValue *out)
     case T_NUM:
         p->i++;
         return val_scalar(out, t->num, t->is_bool, p->e);
+    case T_STR: {
+        p->i++;
+        char *b = malloc((size_t)t->len + 1);
+        if (!b) return gr_fail(p->e, "out of memory");
+        int k = 0;
+        for (int j = 0; j < t->len; j++) {
+            char c = p->src[t->pos + j];
+            if (c == '\\' && j + 1 < t->len) {
+                char d = p->src[t->pos + ++j];
+                c = d == 'n' ? '\n' : d == 't' ? '\t' : d;
+            }
+            b[k++] = c;
+        }
+        int rc = val_string(out, b, (size_t)k, p->e);
+        free(b);
+        return rc;
+    }
     case T_LP:
         p->i++;
         if (parse_or(p, out) < 0) return -1;
@@ -742,6 +597,10 @@ static NOINLINE int parse_name(P *p, ExprValue *out)
 /* Slices after a computed value: (x * 2)[1], rowsum(L0.pattern)[h=0]. */
 static NOINLINE int slice_value(P *p, ExprValue *out)
 {
+    if (out->str) {
+        expr_value_free(out);
+        return gr_fail(p->e, "a string cannot be sliced");
+    }
     while (cur(p)->type == T_SLICE) {
         Tok *s = cur(p);
         char *spec;
@@ -809,10 +668,19 @@ static int parse_prod(P *p, ExprValue *out)
     if (parse_unary(p, out) < 0) return -1;
     for (;;) {
         int type = cur(p)->type;
-        if (type != T_STAR && type != T_SLASH) return 0;
+        if (type != T_STAR && type != T_SLASH && type != T_MATMUL) return 0;
         p->i++;
         ExprValue r;
         if (parse_unary(p, &r) < 0) { expr_value_free(out); return -1; }
+        if (type == T_MATMUL) {
+            ExprValue t;
+            int rc = expr_matmul(out, &r, &t, p->e);
+            expr_value_free(out);
+            expr_value_free(&r);
+            if (rc < 0) return -1;
+            *out = t;
+            continue;
+        }
         if (combine(p, type == T_STAR ? OP_MUL : OP_DIV, out, &r) < 0) return -1;
     }
 }
@@ -904,6 +772,12 @@ static int parse_or(P *p, ExprValue *out)
 
 int expr_eval(const char *src, ExprLookup lookup, void *ctx, ExprValue *out, GrErr *e)
 {
+    ExprHost h = {.lookup = lookup, .ctx = ctx};
+    return expr_eval_host(src, &h, out, e);
+}
+
+int expr_eval_host(const char *src, const ExprHost *host, ExprValue *out, GrErr *e)
+{
     GrErr scratch;
     if (!e) e = &scratch;
     if (!out) return gr_fail(e, "no place for the result");
@@ -915,8 +789,9 @@ int expr_eval(const char *src, ExprLookup lookup, void *ctx, ExprValue *out, GrE
     memset(&p, 0, sizeof p);
     p.src = src;
     p.srclen = (int)n;
-    p.lookup = lookup;
-    p.ctx = ctx;
+    p.lookup = host ? host->lookup : NULL;
+    p.ctx = host ? host->ctx : NULL;
+    p.host = host;
     p.e = e;
     int rc = lex(&p);
     if (rc == 0 && p.ntok == 1) rc = gr_fail(e, "empty expression");
@@ -997,6 +872,18 @@ static void put_row(StrBuf *b, const ExprValue *v, size_t row, int L, int label_
 void expr_format(const ExprValue *v, StrBuf *out)
 {
     if (!v || !v->data) { sb_puts(out, "(no value)"); return; }
+    if (v->str) {
+        sb_putc(out, '"');
+        for (const char *c = v->str; *c; c++) {
+            if (*c == '"' || *c == '\\') sb_printf(out, "\\%c", *c);
+            else if (*c == '\n') sb_puts(out, "\\n");
+            else if (*c == '\t') sb_puts(out, "\\t");
+            else if ((unsigned char)*c < 0x20) sb_printf(out, "\\x%02x", (unsigned)(unsigned char)*c);
+            else sb_putc(out, *c);
+        }
+        sb_putc(out, '"');
+        return;
+    }
     if (v->ndim == 0) {
         if (v->is_bool) sb_puts(out, truth(v->scalar) ? "true" : "false");
         else put_num(out, "%.6g", v->scalar);

@@ -22,12 +22,13 @@
  * shapes, a (C,) row against a (T, C) matrix, size-1 dims). Comparisons and and/or/not
  * give 0/1, elementwise on tensors; NaN counts as false. Reductions propagate NaN.
  *
- * Functions:
- *   mean std var min max sum numel maxabs any all  → scalar (std/var: population, biased)
- *   min(a, b) max(a, b)                            → elementwise
- *   abs exp ln log sqrt tanh                       → elementwise (ln = log = natural log)
- *   rowsum rowmax rowmean argmax softmax           → over the last dimension
- *   allclose(a, b[, tol = 1e-5])                   → true when max |a - b| <= tol
+ * a @ b is the matrix product (numpy's matmul for 1-D and 2-D operands), at the
+ * precedence of * and /. Strings ("to", '\n' escapes) are values for the token
+ * functions and compare with == and !=; nothing else takes them.
+ *
+ * Functions: expr_fns.c's table, which `help eval` prints (mean std var min max sum numel
+ * maxabs any all; abs exp ln log sqrt tanh; rowsum rowmax rowmean argmax softmax entropy
+ * norm; allclose; transpose topk; id decode logit prob).
  */
 #ifndef GR_EXPR_H
 #define GR_EXPR_H
@@ -43,6 +44,19 @@
  * Returns 0, or -1 with e set ("unknown tensor 'L9.q' (the model has 2 layers)"). */
 typedef int (*ExprLookup)(void *ctx, const char *name, TensorView *out, GrErr *e);
 
+/* What an expression may ask of the program around it: names, and the tokenizer for
+ * id("piece"), decode(ids), logit("piece"), prob("piece"). Hooks may be NULL (those
+ * functions then say they need a model). */
+typedef struct ExprHost {
+    ExprLookup lookup;
+    void *ctx;
+    /* the id of the one token text encodes to; -1 with why */
+    int (*piece_id)(void *ctx, const char *text, GrErr *e);
+    /* appends the text of ids[0..n) */
+    void (*decode)(void *ctx, const int *ids, size_t n, StrBuf *out);
+    int vocab; /* ids must be below it */
+} ExprHost;
+
 typedef struct {
     int ndim;
     int shape[TV_MAX_DIMS];
@@ -50,12 +64,15 @@ typedef struct {
     float *data;     /* owned, numel floats; ndim 0 → 1 float */
     double scalar;   /* when ndim == 0, the value in double */
     int is_bool;     /* from a comparison / and / or / not / allclose: shown as true/false */
+    char *str;       /* a string ("piece", decode(ids)): ndim 0, scalar NaN; owned */
 } ExprValue;
 
 /* Evaluates src. Returns 0 with *out filled (free it with expr_value_free), or -1 with a
  * one-line message in e and *out empty (freeing it is harmless). Never crashes on any
  * input: length is capped at EXPR_MAX_LEN and nesting at EXPR_MAX_DEPTH. */
 int expr_eval(const char *src, ExprLookup lookup, void *ctx, ExprValue *out, GrErr *e);
+/* The same with the tokenizer hooks. */
+int expr_eval_host(const char *src, const ExprHost *host, ExprValue *out, GrErr *e);
 void expr_value_free(ExprValue *v);
 
 /* Formats the value: a scalar with %.6g, a boolean scalar as "true"/"false"; a tensor as
@@ -74,7 +91,7 @@ int expr_truthy(const ExprValue *v);
 /* What a check compared, for `check` and '? expr': "(0.154 < 0.3)", "(max |a - b| 2e-07
  * at [3, 5], tol 1e-05)", "(3 of 64 false; first at [0, 2]: 1.2 <= 1)". Appends nothing
  * when there is nothing to say. Evaluates parts of src again (lookup as for expr_eval). */
-void expr_explain(const char *src, ExprLookup lookup, void *ctx, StrBuf *out);
+void expr_explain(const char *src, const ExprHost *host, StrBuf *out);
 
 /* The function table, for `help eval` and completion: i in 0..expr_function_count()-1. */
 int expr_function_count(void);

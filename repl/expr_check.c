@@ -68,12 +68,12 @@ static void trim(const char **s, int *n)
     while (*n > 0 && is_ws((*s)[*n - 1])) (*n)--;
 }
 
-static int eval_part(const char *s, int n, ExprLookup lookup, void *ctx, ExprValue *v)
+static int eval_part(const char *s, int n, const ExprHost *host, ExprValue *v)
 {
     char *src = strndup(s, (size_t)n);
     if (!src) return -1;
     GrErr e;
-    int rc = expr_eval(src, lookup, ctx, v, &e);
+    int rc = expr_eval_host(src, host, v, &e);
     free(src);
     return rc;
 }
@@ -113,13 +113,17 @@ static double bc_get(const ExprValue *v, const int *shape, int ndim, size_t flat
 }
 
 /* A comparison A op B: both sides, or for tensors the first element where it fails. */
-static void explain_cmp(const char *s, int n, int at, int len, int op, ExprLookup lookup, void *ctx, StrBuf *out)
+static void explain_cmp(const char *s, int n, int at, int len, int op, const ExprHost *host, StrBuf *out)
 {
     ExprValue A, B, R;
-    if (eval_part(s, at, lookup, ctx, &A)) return;
-    if (eval_part(s + at + len, n - at - len, lookup, ctx, &B)) { expr_value_free(&A); return; }
-    if (eval_part(s, n, lookup, ctx, &R)) { expr_value_free(&A); expr_value_free(&B); return; }
-    if (R.ndim == 0) {
+    if (eval_part(s, at, host, &A)) return;
+    if (eval_part(s + at + len, n - at - len, host, &B)) { expr_value_free(&A); return; }
+    if (eval_part(s, n, host, &R)) { expr_value_free(&A); expr_value_free(&B); return; }
+    if (A.str || B.str) {
+        expr_format(&A, out); /* strings: as eval writes them */
+        sb_printf(out, " %s ", OP_TEXT[op]);
+        expr_format(&B, out);
+    } else if (R.ndim == 0) {
         put_val(out, A.scalar);
         sb_printf(out, " %s ", OP_TEXT[op]);
         put_val(out, B.scalar);
@@ -151,7 +155,7 @@ static void explain_cmp(const char *s, int n, int at, int len, int op, ExprLooku
     expr_value_free(&R);
 }
 
-static void explain_part(const char *s, int n, ExprLookup lookup, void *ctx, StrBuf *out, int depth);
+static void explain_part(const char *s, int n, const ExprHost *host, StrBuf *out, int depth);
 
 /* fname(args) covering the whole text: its name and argument spans; -1 if not a call. */
 static int as_call(const char *s, int n, char *name, size_t nn, int *args, int *nargs)
@@ -183,21 +187,21 @@ static int as_call(const char *s, int n, char *name, size_t nn, int *args, int *
     return 0;
 }
 
-static void explain_call(const char *s, int n, const char *name, const int *args, int nargs, ExprLookup lookup,
-                         void *ctx, StrBuf *out, int depth)
+static void explain_call(const char *s, int n, const char *name, const int *args, int nargs, const ExprHost *host,
+                         StrBuf *out, int depth)
 {
     if (!strcmp(name, "allclose") && nargs >= 2) {
         ExprValue A, B, tol = {0};
-        if (eval_part(s + args[0], args[1], lookup, ctx, &A)) return;
-        if (eval_part(s + args[2], args[3], lookup, ctx, &B)) { expr_value_free(&A); return; }
+        if (eval_part(s + args[0], args[1], host, &A)) return;
+        if (eval_part(s + args[2], args[3], host, &B)) { expr_value_free(&A); return; }
         double t = 1e-5;
-        if (nargs == 3 && eval_part(s + args[4], args[5], lookup, ctx, &tol) == 0) t = tol.scalar;
+        if (nargs == 3 && eval_part(s + args[4], args[5], host, &tol) == 0) t = tol.scalar;
         /* a - b, broadcast as allclose does it */
         StrBuf diff;
         sb_init(&diff);
         sb_printf(&diff, "(%.*s) - (%.*s)", args[1], s + args[0], args[3], s + args[2]);
         ExprValue D;
-        int drc = eval_part(diff.s, (int)diff.len, lookup, ctx, &D);
+        int drc = eval_part(diff.s, (int)diff.len, host, &D);
         sb_free(&diff);
         if (drc == 0) {
             size_t m = val_numel(&D), k = 0;
@@ -227,11 +231,11 @@ static void explain_call(const char *s, int n, const char *name, const int *args
         trim(&x, &xn);
         int at = find_top(x, xn, 2, &len, &op);
         if (at >= 0 && !strcmp(name, "all")) {
-            explain_cmp(x, xn, at, len, op, lookup, ctx, out);
+            explain_cmp(x, xn, at, len, op, host, out);
             return;
         }
         ExprValue V;
-        if (eval_part(x, xn, lookup, ctx, &V)) return;
+        if (eval_part(x, xn, host, &V)) return;
         size_t m = val_numel(&V), k = m;
         int want = !strcmp(name, "any"); /* any: the first true; all: the first false */
         for (size_t i = 0; i < m && k == m; i++)
@@ -247,7 +251,7 @@ static void explain_call(const char *s, int n, const char *name, const int *args
     (void)depth;
 }
 
-static void explain_part(const char *s, int n, ExprLookup lookup, void *ctx, StrBuf *out, int depth)
+static void explain_part(const char *s, int n, const ExprHost *host, StrBuf *out, int depth)
 {
     trim(&s, &n);
     if (n <= 0 || depth > 6) return;
@@ -258,7 +262,7 @@ static void explain_part(const char *s, int n, ExprLookup lookup, void *ctx, Str
             d += s[i] == '(' ? 1 : s[i] == ')' ? -1 : 0;
             if (d == 0) whole = 0;
         }
-        if (whole) { explain_part(s + 1, n - 2, lookup, ctx, out, depth + 1); return; }
+        if (whole) { explain_part(s + 1, n - 2, host, out, depth + 1); return; }
     }
     int len = 0, op = 0;
     for (int level = 0; level < 2; level++) {
@@ -268,30 +272,30 @@ static void explain_part(const char *s, int n, ExprLookup lookup, void *ctx, Str
         StrBuf l, r;
         sb_init(&l);
         sb_init(&r);
-        explain_part(s, at, lookup, ctx, &l, depth + 1);
-        explain_part(s + at + len, n - at - len, lookup, ctx, &r, depth + 1);
+        explain_part(s, at, host, &l, depth + 1);
+        explain_part(s + at + len, n - at - len, host, &r, depth + 1);
         if (l.len && r.len) sb_printf(out, "%s; %s", l.s, r.s);
         else sb_puts(out, l.len ? l.s : r.len ? r.s : "");
         sb_free(&l);
         sb_free(&r);
         return;
     }
-    if (n > 4 && !strncmp(s, "not", 3) && !word_char(s[3])) { explain_part(s + 3, n - 3, lookup, ctx, out, depth + 1); return; }
-    if (s[0] == '!' && n > 1 && s[1] != '=') { explain_part(s + 1, n - 1, lookup, ctx, out, depth + 1); return; }
+    if (n > 4 && !strncmp(s, "not", 3) && !word_char(s[3])) { explain_part(s + 3, n - 3, host, out, depth + 1); return; }
+    if (s[0] == '!' && n > 1 && s[1] != '=') { explain_part(s + 1, n - 1, host, out, depth + 1); return; }
     int at = find_top(s, n, 2, &len, &op);
-    if (at >= 0) { explain_cmp(s, n, at, len, op, lookup, ctx, out); return; }
+    if (at >= 0) { explain_cmp(s, n, at, len, op, host, out); return; }
     char name[32];
     int args[6], nargs;
-    if (as_call(s, n, name, sizeof name, args, &nargs) == 0) explain_call(s, n, name, args, nargs, lookup, ctx, out, depth);
+    if (as_call(s, n, name, sizeof name, args, &nargs) == 0) explain_call(s, n, name, args, nargs, host, out, depth);
 }
 
-void expr_explain(const char *src, ExprLookup lookup, void *ctx, StrBuf *out)
+void expr_explain(const char *src, const ExprHost *host, StrBuf *out)
 {
     size_t n = strnlen(src, EXPR_MAX_LEN + 1);
     if (n > EXPR_MAX_LEN) return;
     StrBuf b;
     sb_init(&b);
-    explain_part(src, (int)n, lookup, ctx, &b, 0);
+    explain_part(src, (int)n, host, &b, 0);
     if (b.len) sb_printf(out, "(%s)", b.s);
     sb_free(&b);
 }

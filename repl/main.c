@@ -52,18 +52,18 @@ void session_default_model(Session *s)
     char path[4200];
     struct stat sb;
     for (int i = 0; i < nd; i++) {
-        snprintf(path, sizeof path, "%s/tiny-fortunes.safetensors", dirs[i]);
+        snprintf(path, sizeof path, "%s/" GPTREPL_BUNDLED ".safetensors", dirs[i]);
         if (stat(path, &sb) != 0) continue;
         char line[4300];
         /* by name when the model folders find it first: the line history --save keeps */
-        if (i == 0) snprintf(line, sizeof line, "load tiny-fortunes");
+        if (i == 0) snprintf(line, sizeof line, "load " GPTREPL_BUNDLED);
         else snprintf(line, sizeof line, "load \"%s\"", path);
         GrErr e;
         if (session_exec(s, line, &e) == CMD_ERR) fprintf(stderr, "warning: %s\n", e.msg);
         session_out_done(s);
         return;
     }
-    fprintf(stderr, "note: the bundled model (models/tiny-fortunes.safetensors) was not found beside gptrepl; "
+    fprintf(stderr, "note: the bundled model (models/" GPTREPL_BUNDLED ".safetensors) was not found beside gptrepl; "
                     "starting without a model ('new tiny' makes one)\n");
 }
 

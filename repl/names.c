@@ -2,6 +2,7 @@
 #include "names.h"
 #include "cmds.h"
 #include "expr.h"
+#include "runs.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -153,9 +154,105 @@ int names_trace_view(Session *s, const TraceEntry *t, TensorView *out, GrErr *e)
     return 0;
 }
 
+/* grad.NAME: the gradient of a parameter, after backward, gradcheck or train. */
+static int grad_view(Session *s, const char *pname, TensorView *out, GrErr *e)
+{
+    const ParamInfo *p = model_find_param(s->m, pname);
+    if (!p) {
+        const TraceDef *d;
+        int l;
+        if (trace_lookup(&s->m->cfg, pname, &d, &l) == 0)
+            return gr_fail(e, "grad.%s: gradients of trace tensors are not kept yet; parameters' are (grad.wte ...)", pname);
+        return gr_fail(e, "grad.%s: '%s' is not a parameter ('params --by layer' lists them)", pname, pname);
+    }
+    if (!s->grad_what[0] || !s->m->grads)
+        return gr_fail(e, "grad.%s: no gradient yet: 'backward' computes them for the last run (train does too)", pname);
+    static float *buf;
+    static size_t cap;
+    if (cap < p->numel) {
+        float *nb = realloc(buf, sizeof(float) * p->numel);
+        if (!nb) return gr_fail(e, "out of memory reading grad.%s", pname);
+        buf = nb, cap = p->numel;
+    }
+    s->m->be->download(buf, s->m->grads + p->offset, sizeof(float) * p->numel);
+    int shape[2] = {p->shape[0], p->shape[1]};
+    *out = tv_make(buf, p->ndim, shape);
+    if (p->ndim == 2) out->dimname[0] = p->dimname[0], out->dimname[1] = p->dimname[1];
+    return 0;
+}
+
+static int piece_id(void *session, const char *text, GrErr *e)
+{
+    Session *s = session;
+    int *ids = NULL;
+    size_t n = 0;
+    if (tok_encode(&s->tok, text, strlen(text), &ids, &n, e)) return -1;
+    int id = n == 1 ? ids[0] : -1;
+    free(ids);
+    if (id < 0) gr_fail(e, "\"%s\" is %zu tokens for this tokenizer, not one ('tokens \"%s\"' shows them)", text, n, text);
+    return id;
+}
+
+static void decode_ids(void *session, const int *ids, size_t n, StrBuf *out)
+{
+    Session *s = session;
+    tok_decode(&s->tok, ids, n, out);
+}
+
+ExprHost names_host(Session *s)
+{
+    return (ExprHost){.lookup = names_lookup, .ctx = s, .piece_id = s->m ? piece_id : NULL,
+                      .decode = s->m ? decode_ids : NULL, .vocab = s->m ? s->m->cfg.vocab : 0};
+}
+
+/* RUN.REST: a tensor of a kept run, or its loss, T or ids. */
+static int run_view(Session *s, const Acts *a, const char *run, const char *rest, TensorView *out, GrErr *e)
+{
+    static float *buf;
+    static int cap;
+    if (!strcmp(rest, "loss")) {
+        if (isnan(a->loss)) return gr_fail(e, "%s.loss: the run has one token, so no loss", run);
+        *out = scalar_view(a->loss);
+        return 0;
+    }
+    if (!strcmp(rest, "T")) { *out = scalar_view((float)a->T); return 0; }
+    if (!strncmp(rest, "grad.", 5))
+        return gr_fail(e, "%s.%s: gradients belong to the model, not to a kept run (grad.NAME after backward)", run, rest);
+    if (!strcmp(rest, "ids")) return list_view(&buf, &cap, a->T, a->tokens_host, NULL, out, e);
+    const TraceEntry *t = acts_find(a, rest);
+    if (!t) return gr_fail(e, "run %s has no tensor '%s' (its names are the trace's, and loss, T, ids)", run, rest);
+    if (!acts_computed(a, t)) return gr_fail(e, "%s.%s was not computed in that run", run, rest);
+    return names_trace_view(s, t, out, e);
+}
+
+int names_reserved(Session *s, const char *word)
+{
+    if (!strcmp(word, "grad") || !strcmp(word, "last")) return 1;
+    for (int i = 0; i < NSCALARS; i++)
+        if (!strcmp(SCALARS[i].name, word)) return 1;
+    size_t n = strlen(word);
+    int nd;
+    const TraceDef *defs = trace_defs(&nd);
+    for (int i = 0; i < nd; i++)
+        if (!defs[i].per_layer && !strncmp(defs[i].name, word, n) && (!defs[i].name[n] || defs[i].name[n] == '.')) return 1;
+    if (s->m)
+        for (int i = 0; i < s->m->nparams; i++) {
+            const char *p = s->m->info[i].name;
+            if (!strncmp(p, word, n) && (!p[n] || p[n] == '.')) return 1;
+        }
+    return 0;
+}
+
 int names_lookup(void *session, const char *name, TensorView *out, GrErr *e)
 {
     Session *s = session;
+    const char *rest;
+    const Acts *ra = runs_split(s, name, &rest);
+    if (ra) {
+        char run[40];
+        snprintf(run, sizeof run, "%.*s", (int)(rest - 1 - name), name);
+        return run_view(s, ra, run, rest, out, e);
+    }
     for (int i = 0; i < NSCALARS; i++)
         if (!strcmp(SCALARS[i].name, name)) return SCALARS[i].get(s, out, e);
     if (!s->m) return gr_fail(e, "no model: make one with 'new tiny' or 'load PATH'");
@@ -169,6 +266,7 @@ int names_lookup(void *session, const char *name, TensorView *out, GrErr *e)
         }
     }
     if (model_find_param(s->m, name)) return model_param_view(s->m, name, out, e);
+    if (!strncmp(name, "grad.", 5)) return grad_view(s, name + 5, out, e);
     const TraceDef *d;
     int layer;
     if (!s->trace && trace_lookup(c, name, &d, &layer) == 0)
@@ -235,8 +333,23 @@ void names_each(Session *s, unsigned what, void (*fn)(void *ctx, const char *nam
                 }
         }
     }
+    if (what & NAMES_TRACE) {
+        /* a kept run's tensors: clean.L0.pattern, ... */
+        for (int r = 0; r < s->nruns; r++)
+            for (int i = 0; i < s->runs[r].a->nentries; i++) {
+                char nm[80];
+                snprintf(nm, sizeof nm, "%s.%s", s->runs[r].name, s->runs[r].a->entries[i].name);
+                fn(ctx, nm);
+            }
+    }
     if (what & NAMES_PARAMS)
         for (int i = 0; i < s->m->nparams; i++) fn(ctx, s->m->info[i].name);
+    if ((what & NAMES_PARAMS) && s->grad_what[0])
+        for (int i = 0; i < s->m->nparams; i++) {
+            char nm[48];
+            snprintf(nm, sizeof nm, "grad.%s", s->m->info[i].name);
+            fn(ctx, nm);
+        }
     if ((what & NAMES_STAGES) && s->trace)
         for (int i = 0; i < s->trace->nstages; i++) fn(ctx, s->trace->stages[i].name);
 }
@@ -273,12 +386,26 @@ void names_help(StrBuf *out)
 {
     sb_puts(out,
             "names:\n"
-            "  trace names    the last run's tensors: embed, L0.ln1.xhat, L0.q, L0.pattern, ..., logits, probs\n"
-            "                 ('where' lists them with their stages, 'explain NAME' says what one is)\n"
+            "  name    := [RUN '.'] [grad '.'] BASE [ '[' slice ']' ]...\n"
+            "  BASE    a trace name, a parameter or a scalar:\n"
+            "  trace names    the last run's tensors: embed, L0.ln1.xhat, L0.q, L0.pattern, ..., logits, probs,\n"
+            "                 losses ('where' lists them with their stages, 'explain NAME' says what one is)\n"
             "  parameters     wte, wpe, L0.attn.qkv.w, L0.mlp.fc.b, lnf.w, ... ('params --by layer')\n"
+            "  RUN.NAME       a trace name of a kept run (run --as clean ...): clean.L0.pattern, clean.loss,\n"
+            "                 clean.T, clean.ids. A run's name is lowercase letters, digits and _, and may not\n"
+            "                 begin any other name (wte, lnf, embed, logits, grad, loss ... are refused), so\n"
+            "                 clean.X means one thing; 'last' is the unnamed last run in diff\n"
+            "  grad.PARAM     d loss / d PARAM after backward (or the last training step): grad.wte;\n"
+            "                 a run's gradients are not kept (RUN.grad.X is refused)\n"
             "  slices         NAME[3], NAME[3,:8], NAME[h=2,t=0:4], NAME[-1]: an index drops a dimension,\n"
             "                 a range a:b keeps it (negative counts from the end); h head, t query\n"
             "                 position, s key position, c channel, v vocabulary entry\n"
+            "  in ablate and patch a slice restricts: L0.pattern[h=2], L0.ctx[h=1,t=3] (head h is\n"
+            "                 ctx's columns h·hd..(h+1)·hd); a parameter takes any slice: wte[v=3]\n"
+            "  ablate modes   zero, mean, identity, uniform, copy:OTHER (OTHER a trace name of the same\n"
+            "                 run); patches copy from a kept run instead: patch NAME from RUN\n"
+            "  in new         vocab=chars:FILE reads FILE's characters; FILE is a path, not a name\n"
+            "  strings        \"to\" in expressions: id(\"to\"), logit(\"to\"), decode(ids) ('help eval')\n"
             "  scalars:\n");
     for (int i = 0; i < NSCALARS; i++) sb_printf(out, "    %-12s %s\n", SCALARS[i].name, SCALARS[i].help);
 }

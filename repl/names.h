@@ -10,10 +10,13 @@
 #ifndef GR_NAMES_H
 #define GR_NAMES_H
 
+#include "expr.h"
 #include "session.h"
 
 /* A name (no slice) → a host view valid until the next lookup; the ExprLookup of eval. */
 int names_lookup(void *session, const char *name, TensorView *out, GrErr *e);
+/* What eval and check give an expression: these names and the model's tokenizer. */
+ExprHost names_host(Session *s);
 /* NAME or NAME[slice] → view. */
 int names_view(Session *s, const char *spec, TensorView *out, GrErr *e);
 /* A host view of a trace entry (batch row 0), downloading it from a device. */
@@ -23,6 +26,9 @@ enum { NAMES_TRACE = 1, NAMES_PARAMS = 2, NAMES_SCALARS = 4, NAMES_STAGES = 8 };
 /* Calls fn for every name of these kinds (trace names: the last run's, or the config's
  * when nothing has run). */
 void names_each(Session *s, unsigned what, void (*fn)(void *ctx, const char *name), void *ctx);
+/* Could word begin a name already (a parameter, trace tensor, scalar, grad, last)? Run
+ * names may not. */
+int names_reserved(Session *s, const char *word);
 /* The closest known name to a mistyped one, or NULL. */
 const char *names_suggest(Session *s, const char *name, char *buf, size_t n);
 

@@ -52,6 +52,7 @@ void pic_free(Pic *p)
     free_labels(p->names, p->nmaps);
     free_labels(p->labels, p->nlab);
     free_labels(p->rlab, p->nrlab);
+    free_labels(p->words, p->nwords);
     free(p->data);
     sb_free(&p->title);
     sb_free(&p->subtitle);
@@ -59,7 +60,7 @@ void pic_free(Pic *p)
     memset(p, 0, sizeof *p);
 }
 
-static void pic_init(Pic *p)
+void pic_init(Pic *p)
 {
     memset(p, 0, sizeof *p);
     sb_init(&p->title);

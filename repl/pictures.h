@@ -20,6 +20,8 @@ typedef struct {
     char **rlab;              /* heatmap rows labelled by something else (wte: by token) */
     int nrlab;
     float *data;              /* the windowed copy every map points into */
+    char **words;             /* heatmap cell words (nwords = rows × cols): the lens's top tokens */
+    int nwords;
     StrBuf title, subtitle, note;
 } Pic;
 
@@ -32,8 +34,14 @@ int pic_attn_at(Session *s, int layer, int head, int ra, int rb, int ca, int cb,
                 const VizOpts *term, Pic *p, GrErr *e);
 /* `heatmap NAME[slice]` and `export heatmap`. */
 int pic_heatmap(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e);
+/* `lens` and `export lens`: depths × positions, the top next token written in each cell,
+ * its probability (or token's, when not NULL) the colour; term: as for pic_attn. */
+int pic_lens(Session *s, const char *token, const VizOpts *term, Pic *p, GrErr *e);
+/* `heads --score` and `export heads`: layers × heads, the score written in each cell. */
+int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e);
 int pic_draw_term(const Pic *p, const VizOpts *o, StrBuf *out, GrErr *e);
 int pic_draw_file(const Pic *p, const char *path, int w, int h, GrErr *e);
+void pic_init(Pic *p);
 void pic_free(Pic *p);
 
 /* Next-token probabilities at position pos under nt temperatures, the top ones by the

@@ -1,5 +1,7 @@
 /* session.c — session state, the line and word splitters, dispatch through the command table. */
 #include "session.h"
+#include "param_abl.h"
+#include "runs.h"
 #include "args.h"
 #include "cmds.h"
 #include "paths.h"
@@ -40,6 +42,9 @@ void session_free(Session *s)
     if (s->trace && s->m) acts_free(s->m, s->trace);
     s->trace = NULL;
     free(s->run_text);
+    pabl_forget(s);
+    if (s->m) runs_clear(s);
+    snap_clear(s);
     model_free(s->m);
     tok_free(&s->tok);
     free(s->gen_ids);
@@ -384,6 +389,10 @@ int session_adopt_model(Session *s, Model *m, const char *chars, const char *nam
         tok_init_byte(&t, m->cfg.vocab);
     }
     session_drop_trace(s);
+    pabl_forget(s); /* they changed the model that is going */
+    s->grad_what[0] = 0;
+    int nr = s->m ? runs_clear(s) : 0;
+    snap_clear(s);
     model_free(s->m);
     tok_free(&s->tok);
     s->m = m;
@@ -393,7 +402,9 @@ int session_adopt_model(Session *s, Model *m, const char *chars, const char *nam
     free(s->run_text);
     s->run_text = NULL;
     snprintf(s->model_name, sizeof s->model_name, "%s", name);
+    s->corpus[0] = 0;
     if (note) sb_puts(&s->out, note);
+    if (nr) sb_printf(&s->out, "(%d named run%s dropped: they ran on the previous model)\n", nr, nr == 1 ? "" : "s");
     return 0;
 }
 
@@ -436,12 +447,14 @@ void session_set_trace(Session *s, Acts *a, const char *text)
 float session_clean_loss(Session *s)
 {
     if (!s->trace) return NAN;
-    if (!s->nabl) return s->trace->loss;
+    if (!s->nabl && !s->npabl) return s->trace->loss;
     GrErr e;
     Acts *a = acts_new(s->m, 1, s->trace->T, &e);
     if (!a) return NAN;
     float loss = NAN;
+    pabl_swap(s, 1); /* the model's own weights for the comparison, then the ablated ones again */
     if (acts_set_tokens(s->m, a, s->trace->tokens_host, NULL, &e) == 0 && acts_run(a, &e) == 0) loss = a->loss;
+    pabl_swap(s, 0);
     acts_free(s->m, a);
     return loss;
 }

@@ -15,6 +15,8 @@
 
 #define MAX_ABL 16
 #define GPTREPL_VERSION "0.13"
+/* The model gptrepl opens without --model or --empty: models/NAME.safetensors. */
+#define GPTREPL_BUNDLED "tiny-vi-en"
 
 struct Args;
 struct LessonRun;
@@ -23,6 +25,7 @@ typedef struct Session {
     Model *m;
     Tokenizer tok;
     char model_name[256];      /* preset or file it came from */
+    char corpus[1024];         /* NAME.txt beside a loaded char model NAME.safetensors: train's default data */
     uint64_t seed;
     Rng rng;                   /* sampling */
     SampleCfg samp;
@@ -31,6 +34,32 @@ typedef struct Session {
     char *run_text;
     Ablation abl[MAX_ABL];
     int nabl;
+    /* parameter ablations (param_abl.c): the weights are changed in place, the originals
+     * kept here so unablate restores them bit for bit */
+    struct ParamAbl {
+        char spec[64];         /* "L3.mlp.fc.w" or "wte[v=3]" */
+        char mode[16];         /* "zero", "mean" */
+        size_t offset, numel;  /* the whole parameter, in floats of m->params */
+        float *saved;          /* its values before (host) */
+    } pabl[MAX_ABL];
+    int npabl;
+    /* named runs (runs.c): `run --as NAME`, read as NAME.L0.pattern, diffed, patched from */
+    struct NamedRun {
+        char name[32];
+        Acts *a;
+        char *text;
+    } runs[16];
+    int nruns;
+    /* weight snapshots (runs.c): `snapshot NAME` / `restore NAME` */
+    struct Snapshot {
+        char name[32];
+        float *params;         /* host copy, m->total floats */
+        size_t total;
+        long step;
+    } snaps[8];
+    int nsnaps;
+    /* what m->grads hold: "backward of “to be”", "the last training step", or "" (nothing yet) */
+    char grad_what[160];
     /* output */
     StrBuf out;
     VizColor color;

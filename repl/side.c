@@ -3,6 +3,7 @@
 #define NCURSES_WIDECHAR 1
 
 #include "side.h"
+#include "param_abl.h"
 #include "stages.h"
 
 #include <math.h>
@@ -96,17 +97,12 @@ void side_draw(const Screen *sc, Session *s, int top, int bottom, int x, int w)
     line(&p, buf, ST_PLAIN);
     snprintf(buf, sizeof buf, "color %s · seed %llu", viz_color_name(s->color), (unsigned long long)s->seed);
     line(&p, buf, ST_PLAIN);
-    if (s->nabl) {
+    if (abl_count(s)) {
         skip(&p);
-        snprintf(buf, sizeof buf, "ABLATED (%d)", s->nabl);
+        snprintf(buf, sizeof buf, "ABLATED (%d)", abl_count(s));
         line(&p, buf, ST_ERR);
-        for (int i = 0; i < s->nabl && p.y < bottom - 4; i++) {
-            const Ablation *a = &s->abl[i];
-            char mode[32];
-            FieldDef modes = {.choices = abl_mode_choices()};
-            field_choice(&modes, (int)a->mode, mode, sizeof mode);
-            snprintf(buf, sizeof buf, "%s %s%s%s", a->target, mode, a->mode == ABL_COPY ? ":" : "",
-                     a->mode == ABL_COPY ? a->other : "");
+        for (int i = 0; i < abl_count(s) && p.y < bottom - 4; i++) {
+            abl_describe(s, i, buf, sizeof buf);
             line(&p, buf, ST_PLAIN);
         }
     }

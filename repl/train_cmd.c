@@ -1,15 +1,40 @@
 /* train_cmd.c — `train`: the loop lives here (core's trainer is stepwise), so progress,
  * Ctrl-C and the loss curve are the REPL's business. The options are core/train.c's table. */
 #include "cmds.h"
+#include "param_abl.h"
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One frame of --watch: TEXT run on the current weights, then the picture command (in the
+ * TUI the pane is cleared first, so the picture changes in place), and with --frames the
+ * same picture exported to DIR/frame-NNNN.png. */
+static int watch_frame(Session *s, const char *cmd, const char *text, const char *frames, int k, GrErr *e)
+{
+    Acts *t = session_new_trace(s, text, e);
+    if (!t) return -1;
+    if (acts_run(t, e)) { acts_free(s->m, t); return -1; }
+    session_set_trace(s, t, text);
+    if (s->clear) s->clear(s);
+    sb_printf(&s->out, "[watch: step %ld] %s\n", s->m->step, cmd);
+    if (session_exec(s, cmd, e) == CMD_ERR) return -1;
+    if (frames) {
+        char line[1400];
+        snprintf(line, sizeof line, "export %s %s/frame-%04d.png", cmd, frames, k);
+        if (session_exec(s, line, e) == CMD_ERR) return -1;
+    }
+    if (s->flush) s->flush(s);
+    return 0;
+}
 
 int cmd_train(Session *s, const Args *a, GrErr *e)
 {
     if (need_model(s, e)) return CMD_ERR;
+    if (pabl_refuse(s, "train", e)) return CMD_ERR;
     long steps = arg_int(a, "steps", 1);
     TrainCfg c;
     train_cfg_default(&c);
@@ -24,12 +49,28 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
     GrErr ve;
     if (train_cfg_validate(&c, s->m, &ve)) return gr_fail(e, "train: %s", ve.msg), CMD_ERR;
 
+    /* --watch: a picture command re-run every K steps on TEXT with the current weights */
+    const char *watch = arg_given(a, "watch") ? arg_str(a, "watch", "") : NULL;
+    const char *wtext = arg_given(a, "text") ? arg_str(a, "text", "") : s->run_text;
+    const char *frames = arg_given(a, "frames") ? arg_str(a, "frames", "") : NULL;
+    long every = arg_given(a, "every") ? arg_int(a, "every", 1) : (steps >= 10 ? steps / 10 : 1);
+    if (!watch && (arg_given(a, "every") || arg_given(a, "text") || frames))
+        return gr_fail(e, "train: --every, --text and --frames go with --watch CMD"), CMD_ERR;
+    if (watch && !wtext) return gr_fail(e, "train --watch: nothing has run yet; give --text TEXT"), CMD_ERR;
+    if (frames && mkdir(frames, 0777) != 0 && errno != EEXIST)
+        return gr_fail(e, "train --frames: cannot make %s: %s", frames, strerror(errno)), CMD_ERR;
+    char *wtext_copy = watch ? strdup(wtext) : NULL;
+    if (watch && !wtext_copy) return gr_fail(e, "out of memory"), CMD_ERR;
+    int frame = 0;
+    if (watch && watch_frame(s, watch, wtext_copy, frames, frame, e)) { free(wtext_copy); return CMD_ERR; }
     const FieldVal *dv = arg(a, "data");
     const char *data = dv->given ? dv->s : "copy";
     Dataset ds;
     memset(&ds, 0, sizeof ds);
     int rc;
-    if (!dv->given || dv->choice >= 0) {
+    if (!dv->given && s->corpus[0]) {
+        rc = data_from_file(&ds, s->corpus, &s->tok, e); /* the model's own corpus */
+    } else if (!dv->given || dv->choice >= 0) {
         rc = data_task(&ds, data, &s->tok, s->seed, e);
     } else {
         rc = data_from_file(&ds, data, &s->tok, e);
@@ -64,6 +105,7 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
             break;
         }
         done++;
+        snprintf(s->grad_what, sizeof s->grad_what, "the last training step (step %ld)", s->m->step);
         model_hist_loss(s->m, si.loss);
         s->m->unsaved = 1;
         t_total += si.ms;
@@ -84,8 +126,17 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
             sb_printf(&s->out, "step %ld/%ld  loss %.4f  val %.4f  lr %.2e\n", i + 1, steps, si.loss, last_val, si.lr);
             if (s->flush) s->flush(s);
         }
+        if (watch && !g_interrupted && ((i + 1) % every == 0 || last)) {
+            if (s->is_tty) sb_putc(&s->out, '\n');
+            GrErr we;
+            if (watch_frame(s, watch, wtext_copy, frames, ++frame, &we)) {
+                sb_printf(&s->out, "--watch stopped: %s\n", we.msg);
+                watch = NULL;
+            }
+        }
         if (g_interrupted) break;
     }
+    free(wtext_copy);
     if (s->is_tty) sb_putc(&s->out, '\n');
     int interrupted = g_interrupted;
     g_interrupted = 0;

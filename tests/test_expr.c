@@ -413,7 +413,8 @@ TEST(errors)
     CHECK_STR(err("1 + 2)"), "syntax error at column 6: unexpected ')'");
     CHECK_STR(err("1 < 2 < 3"), "syntax error at column 7: comparisons can't be chained (write a < b and b < c)");
     CHECK_STR(err("a = 1"), "syntax error at column 3: '=' is not an operator (use == to compare)");
-    CHECK_STR(err("1 @ 2"), "syntax error at column 3: unexpected character '@'");
+    CHECK_STR(err("1 @ 2"), "'@' needs tensors on both sides (use * with a scalar)");
+    CHECK_STR(err("1 $ 2"), "syntax error at column 3: unexpected character '$'");
     CHECK_STR(err("1 & 2"), "syntax error at column 3: unexpected '&' (use && or and)");
     CHECK_STR(err("1 | 2"), "syntax error at column 3: unexpected '|' (use || or or)");
     CHECK_STR(err("1 \xff"), "syntax error at column 3: unexpected byte 0xff");
@@ -427,7 +428,7 @@ TEST(errors)
     CHECK_STR(err("mean()"), "mean() takes 1 argument, got 0 (usage: mean(x))");
     CHECK_STR(err("allclose(1)"), "allclose() takes 2 or 3 arguments, got 1 (usage: allclose(a, b[, tol]))");
     CHECK_STR(err("allclose(1, 2, 3, 4)"), "allclose() takes 2 or 3 arguments, got more (usage: allclose(a, b[, tol]))");
-    CHECK_STR(err("loss(1)"), "unknown function 'loss' (known: mean, std, var, min, max, sum, numel, maxabs, any, all, abs, exp, ln, log, sqrt, tanh, rowsum, rowmax, rowmean, argmax, softmax, allclose)");
+    CHECK_STR(err("loss(1)"), "unknown function 'loss' (known: mean, std, var, min, max, sum, numel, maxabs, any, all, abs, exp, ln, log, sqrt, tanh, rowsum, rowmax, rowmean, argmax, softmax, entropy, norm, allclose, transpose, topk, id, decode, logit, prob)");
     /* empty input */
     CHECK_STR(err(""), "empty expression");
     CHECK_STR(err("   \t "), "empty expression");
@@ -557,7 +558,8 @@ TEST(random_tokens_no_crash)
         "not", "!", "&&", "||", "1", "0", "2.5", "1e-5", ".5", "1e308", "inf", "nan", "pi", "true",
         "mean(", "std(", "var(", "min(", "max(", "sum(", "numel(", "maxabs(", "any(", "all(", "abs(",
         "exp(", "ln(", "log(", "sqrt(", "tanh(", "rowsum(", "rowmax(", "rowmean(", "argmax(",
-        "softmax(", "allclose(", "foo(", " ", "=", "@",
+        "softmax(", "allclose(", "foo(", " ", "=", "@", "transpose(", "topk(", "entropy(", "norm(",
+        "id(", "decode(", "logit(", "prob(", "\"a\"", "\"", "\"\\n\"", "\"ab\"",
     };
     const int nf = (int)(sizeof frags / sizeof frags[0]);
     char buf[512];
@@ -589,6 +591,105 @@ TEST(view_of_value)
     CHECK(g_lookups > 0);
 }
 
+/* ---- a fake tokenizer: every byte is a token; "logits"/"probs" are x (2, 3) ---- */
+static int fake_piece(void *ctx, const char *text, GrErr *e)
+{
+    (void)ctx;
+    if (strlen(text) != 1) return gr_fail(e, "\"%s\" is %zu tokens", text, strlen(text));
+    return (unsigned char)text[0] % 3;
+}
+static void fake_decode(void *ctx, const int *ids, size_t n, StrBuf *out)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) sb_putc(out, (char)('a' + ids[i]));
+}
+static int fake_lookup2(void *ctx, const char *name, TensorView *out, GrErr *e)
+{
+    if (!strcmp(name, "logits") || !strcmp(name, "probs")) name = "x";
+    return fake_lookup(ctx, name, out, e);
+}
+static const ExprHost HOST = {.lookup = fake_lookup2, .piece_id = fake_piece, .decode = fake_decode, .vocab = 3};
+
+static double hnum(const char *src)
+{
+    expr_value_free(&g_v);
+    if (expr_eval_host(src, &HOST, &g_v, &g_e) != 0 || g_v.ndim != 0 || g_v.str) {
+        fprintf(stderr, "  '%s': %s\n", src, g_e.msg);
+        h_cur_failed = 1;
+        return NAN;
+    }
+    return g_v.scalar;
+}
+
+static const char *hstr(const char *src)
+{
+    static StrBuf b;
+    sb_free(&b);
+    sb_init(&b);
+    expr_value_free(&g_v);
+    if (expr_eval_host(src, &HOST, &g_v, &g_e) != 0) return g_e.msg;
+    expr_format(&g_v, &b);
+    return b.s ? b.s : "";
+}
+
+TEST(matmul_transpose_topk)
+{
+    /* x = [[1 2 3] [4 5 6]]: x @ xᵀ = [[14 32] [32 77]], row @ x-row, etc. */
+    CHECK_NEAR(num("sum(x @ transpose(x))"), 14 + 32 + 32 + 77, 0);
+    CHECK_NEAR(num("(x @ transpose(x))[1, 0]"), 32, 0);
+    CHECK_NEAR(num("row @ row"), 100 + 400 + 900, 0);
+    CHECK_NEAR(num("(x @ row)[1]"), 40 + 100 + 180, 0);
+    CHECK_NEAR(num("(row[0:2] @ x)[2]"), 10 * 3 + 20 * 6, 0);
+    CHECK_NEAR(num("numel(transpose(x) @ x)"), 9, 0);
+    CHECK_NEAR(num("all(2 * x @ transpose(x) == (2 * x) @ transpose(x))"), 1, 0); /* left to right, as * and / */
+    CHECK(starts(err("x @ x"), "shapes (2, 3) and (2, 3) don't match for '@'"));
+    CHECK(starts(err("pattern @ pattern"), "'@' takes 1-D or 2-D operands"));
+    CHECK_NEAR(num("transpose(x)[2, 1]"), 6, 0);
+    CHECK_NEAR(num("sum(transpose(pattern)[h=0, 0])"), 1 + 0.5 + 1.0 / 3, 1e-6); /* column 0 of head 0 */
+    CHECK_NEAR(num("transpose(row)[1]"), 20, 0);
+    /* topk: indices, largest first, per row; ties to the lower index; NaN never */
+    CHECK_NEAR(num("topk(row, 1)[0]"), 2, 0);
+    CHECK_NEAR(num("topk(row, 3)[2]"), 0, 0);
+    CHECK_NEAR(num("topk(x, 2)[1, 1]"), 1, 0);
+    CHECK_NEAR(num("topk(nanv, 2)[1]"), 0, 0);
+    CHECK(starts(err("topk(row, 4)"), "topk(): k = 4 but the last dimension has 3"));
+    CHECK(starts(err("topk(row, 1.5)"), "topk(): k must be a whole number"));
+    /* entropy and norm over the last dimension */
+    CHECK_NEAR(num("entropy(pattern[h=0, 2])"), log(3), 1e-6);
+    CHECK_NEAR(num("entropy(pattern[h=1])[2]"), 0, 0);
+    CHECK_NEAR(num("norm(row)"), sqrt(1400), 1e-9);
+    CHECK_NEAR(num("norm(x)[1]"), sqrt(16 + 25 + 36), 1e-6);
+}
+
+TEST(strings_and_tokens)
+{
+    CHECK_STR(hstr("\"a\\nb\""), "\"a\\nb\"");
+    CHECK_NEAR(hnum("\"ab\" == \"ab\""), 1, 0);
+    CHECK_NEAR(hnum("\"ab\" != \"ab\""), 0, 0);
+    CHECK_STR(hstr("\"a\" + 1"), "'+' with a string: strings only compare with == and != to strings");
+    CHECK_STR(hstr("\"a\" == 1"), "'==' with a string: strings only compare with == and != to strings");
+    CHECK_STR(hstr("mean(\"a\")"), "mean(): argument 1 is a string; it takes numbers (usage: mean(x))");
+    CHECK_STR(hstr("-\"a\""), "arithmetic on a string (\"a\")");
+    CHECK_STR(hstr("\"ab\"[0]"), "a string cannot be sliced");
+    CHECK_STR(hstr("\"ab"), "syntax error at column 1: '\"' without a closing '\"'");
+    /* id: 'a' = 97 → 1; decode; logit/prob read (T, V) = x */
+    CHECK_NEAR(hnum("id(\"a\")"), 1, 0);
+    CHECK_STR(hstr("decode(2)"), "\"c\"");
+    CHECK_STR(hstr("decode(topk(row, 3))"), "\"cba\"");
+    CHECK_NEAR(hnum("decode(0) == \"a\""), 1, 0);
+    CHECK_NEAR(hnum("logit(\"a\")"), 5, 0);
+    CHECK_NEAR(hnum("prob(\"b\", 0)"), 3, 0);
+    CHECK_NEAR(hnum("logit(\"a\", -2)"), 2, 0);
+    CHECK_STR(hstr("logit(\"a\", 2)"), "logit(): pos 2 is not in 0..1 (or -2..-1)");
+    CHECK_STR(hstr("id(\"ab\")"), "\"ab\" is 2 tokens");
+    CHECK_STR(hstr("id(3)"), "id(): argument 1 must be a string in quotes (usage: id(\"piece\"))");
+    CHECK_STR(hstr("decode(3)"), "decode(): 3 is not a token id (0..2)");
+    CHECK_STR(hstr("decode(x)"), "decode() takes an id or a 1-D tensor of ids");
+    /* without a tokenizer */
+    CHECK_STR(err("id(\"a\")"), "id() needs a model and its tokenizer");
+    expr_value_free(&g_v);
+}
+
 int main(void)
 {
     setup();
@@ -606,6 +707,8 @@ int main(void)
     RUN(random_bytes_no_crash);
     RUN(random_tokens_no_crash);
     RUN(view_of_value);
+    RUN(matmul_transpose_topk);
+    RUN(strings_and_tokens);
     expr_value_free(&g_v);
     return harness_done("expr");
 }

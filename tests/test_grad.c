@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "fixture.h"
 #include "ckpt.h"
+#include "gradcheck.h"
 #include "stages.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -346,6 +347,49 @@ TEST(no_targets)
     model_free(m);
 }
 
+/* gradcheck passes on every parameter of a tiny model, and fails when the backward pass
+ * is wrong: a backend whose GELU backward is 10% too large. */
+static void broken_gelu_backward(float *dx, const float *x, const float *dout, size_t n)
+{
+    float *tmp = calloc(n, sizeof(float));
+    backend_cpu.gelu_backward(tmp, x, dout, n);
+    for (size_t i = 0; i < n; i++) dx[i] += 1.1f * tmp[i];
+    free(tmp);
+}
+
+TEST(gradcheck_every_parameter_and_a_broken_backward)
+{
+    GrErr e = {{0}};
+    GptConfig c;
+    cfg_preset(&c, "tiny", &e);
+    c.n_layer = 2, c.d = 16, c.ctx = 12;
+    Model *m = model_new(&c, &backend_cpu, &e);
+    model_init_random(m, 77);
+    int tok[10] = {5, 17, 33, 2, 71, 40, 12, 9, 88, 61};
+    GradCheckEntry r[4];
+    int all_ok = 1;
+    for (int i = 0; i < m->nparams; i++) {
+        CHECK(gradcheck_param(m, tok, 10, NULL, 0, m->info[i].name, 4, 5, r, &e) == 0);
+        for (int k = 0; k < 4; k++) {
+            if (!r[k].ok) fprintf(stderr, "gradcheck %s[%zu]: %g vs %g\n", m->info[i].name, r[k].index, r[k].analytic, r[k].numeric);
+            all_ok &= r[k].ok;
+        }
+    }
+    CHECK(all_ok);
+    static Backend broken;
+    broken = backend_cpu;
+    broken.gelu_backward = broken_gelu_backward;
+    m->be = &broken;
+    CHECK(gradcheck_param(m, tok, 10, NULL, 0, "L0.mlp.fc.w", 4, 5, r, &e) == 0);
+    int caught = 0;
+    for (int k = 0; k < 4; k++) caught += !r[k].ok;
+    CHECK(caught >= 2); /* the largest gradients are 10% off: far outside 1% */
+    m->be = &backend_cpu;
+    CHECK(gradcheck_param(m, tok, 1, NULL, 0, "wte", 4, 5, r, &e) == -1 && strstr(e.msg, "two tokens"));
+    CHECK(gradcheck_param(m, tok, 10, NULL, 0, "nope", 4, 5, r, &e) == -1 && strstr(e.msg, "unknown parameter"));
+    model_free(m);
+}
+
 int main(void)
 {
     RUN(grad_gpt);
@@ -356,5 +400,6 @@ int main(void)
     RUN(adamw_misc);
     RUN(finite_differences);
     RUN(no_targets);
+    RUN(gradcheck_every_parameter_and_a_broken_backward);
     return harness_done("grad");
 }

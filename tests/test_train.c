@@ -452,6 +452,9 @@ TEST(datasets_and_tasks)
             } else if (!strcmp(names[k], "add")) {
                 int x, y, z;
                 CHECK(sscanf(line, "%d+%d=%d", &x, &y, &z) == 3 && x + y == z);
+            } else if (!strcmp(names[k], "repeat")) {
+                CHECK(strlen(line) == 20 && !strncmp(line, line + 10, 10));
+                for (int q = 0; q < 20; q++) CHECK(line[q] >= 'a' && line[q] <= 'z');
             } else {
                 char *gt = strchr(line, '>');
                 CHECK(gt && strlen(gt + 1) == (size_t)(gt - line));

@@ -147,7 +147,7 @@ keys $S 'attn 0 '
 check_prompt "hint shows what is left to type" $S '^gptrepl> attn 0 \[HEAD\|all\]'
 keys $S C-u
 keys $S Up
-check_prompt "Up recalls the previous command" $S '^gptrepl> run "hello"$'
+check_prompt "Up recalls the previous command" $S '^gptrepl> run "hello"( \[--as NAME\])?$'
 keys $S Up
 check_prompt "Up again goes further back"    $S '^gptrepl> set$|^gptrepl> new tiny layers=1 d=32 ctx=16$'
 keys $S Down Down

@@ -83,6 +83,9 @@ typedef struct {
     const char *title, *subtitle;
     const char *row_title, *col_title; /* "query", "key" */
     const char *note;             /* what is shown: "keys 40–63 of 108 (the most recent)" */
+    const char *const *cell_text; /* rows × cols (stride cols) words written in the cells, the
+                                     colour still the value (the logit lens: top token, its
+                                     probability); NULL: numbers where they fit */
 } VizHeatmap;
 
 /* Several maps on one shared scale: a layers × heads overview, the heads of a layer. */

@@ -378,7 +378,8 @@ int viz_heatmap_pool(const VizHeatmap *in, int max_rows, int max_cols, VizPooled
     out->h.cols = C;
     out->h.stride = (size_t)C;
     if (rb > 1 || cb > 1) {
-        /* the mask is in the data now (NaN), positions are blocks */
+        /* the mask is in the data now (NaN), positions are blocks; words cannot be pooled */
+        out->h.cell_text = NULL;
         out->h.causal = 0;
         out->h.label_index = 0;
         out->h.row_offset = out->h.col_offset = 0;

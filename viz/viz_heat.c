@@ -101,6 +101,30 @@ static void cell_num(char *buf, size_t n, const VizScale *sc, double v)
     }
 }
 
+/* What cell (r, c) says: its word (escaped, at most 12 columns) or its number. */
+static void cell_word(char *buf, size_t n, const VizHeatmap *h, const VizScale *sc, int r, int c, double v)
+{
+    if (!h->cell_text) {
+        cell_num(buf, n, sc, v);
+        return;
+    }
+    StrBuf b;
+    sb_init(&b);
+    const char *w = h->cell_text[(size_t)r * h->cols + c];
+    viz_label_escape(&b, w ? w : "");
+    const char *t = b.s ? b.s : "";
+    size_t k = 0;
+    int cps = 0;
+    while (t[k] && cps < 12) { /* 11 code points and '…' when longer than 12 */
+        size_t l = 1;
+        while ((t[k + l] & 0xC0) == 0x80) l++;
+        if (cps == 11 && t[k + l]) break;
+        k += l, cps++;
+    }
+    snprintf(buf, n, "%.*s%s", (int)k, t, t[k] ? "\xe2\x80\xa6" : "");
+    sb_free(&b);
+}
+
 /* Colours of every cell (rgb, masked) on scale sc. */
 static int cell_colours(const VizHeatmap *h, const VizScale *sc, unsigned char **rgb, unsigned char **masked)
 {
@@ -136,13 +160,13 @@ static int draw_map(Surface *s, const VizHeatmap *h, const VizScale *sc, Place p
     surf_frame(s, p.x0 - 1, p.y0 - 1, p.x0 + h->cols * p.cw + 1, p.y0 + h->rows * p.ch + 1, 1, VD_AXIS);
     if (num_px > 0) {
         VizFont *f = surf_font(s);
-        char buf[32];
+        char buf[64];
         for (int r = 0; r < h->rows; r++)
             for (int c = 0; c < h->cols; c++) {
                 size_t i = (size_t)r * h->cols + c;
                 float v;
                 if (viz_heatmap_masked(h, r, c, &v)) continue;
-                cell_num(buf, sizeof buf, sc, v);
+                cell_word(buf, sizeof buf, h, sc, r, c, v);
                 const unsigned char *ink = vd_luma(rgb + 3 * i) > 140 ? VD_TEXT : VD_WHITE;
                 (void)f;
                 surf_text(s, buf, num_px, ink, p.x0 + (c + 0.5) * p.cw, p.y0 + (r + 0.5) * p.ch, VA_MID, VA_MID, 0);
@@ -158,13 +182,13 @@ static double num_size(VizFont *f, const VcSizes *z, const VizHeatmap *h, const 
 {
     double px = fmin(z->label * 1.25, p.ch * 0.42);
     if (px < z->label * 0.75 || (long)h->rows * h->cols > 2500) return 0;
-    char buf[32];
+    char buf[64];
     double w = 0;
     for (int r = 0; r < h->rows; r++)
         for (int c = 0; c < h->cols; c++) {
             float v;
             if (viz_heatmap_masked(h, r, c, &v)) continue;
-            cell_num(buf, sizeof buf, sc, v);
+            cell_word(buf, sizeof buf, h, sc, r, c, v);
             w = fmax(w, vf_width(f, buf, px));
         }
     return w <= p.cw * 0.88 ? px : 0;
@@ -228,7 +252,7 @@ static double bar_tick_width(VizFont *f, const VcSizes *z, const VizScale *sc)
 {
     double v[32], t[32], w = 0;
     int n = bar_ticks(sc, v, t);
-    char buf[32];
+    char buf[64];
     for (int i = 0; i < n; i++) {
         vc_tick_text(buf, sizeof buf, v[i], n > 1 ? fabs(v[1] - v[0]) : 1);
         w = fmax(w, vf_width(f, buf, z->label));
@@ -248,7 +272,7 @@ static void draw_bar(Surface *s, const VcSizes *z, const VizScale *sc, double x0
     surf_frame(s, x0 - 1, y0 - 1, x1 + 1, y1 + 1, 1, VD_AXIS);
     double v[32], t[32];
     int n = bar_ticks(sc, v, t);
-    char buf[32];
+    char buf[64];
     for (int i = 0; i < n; i++) {
         double y = y1 - t[i] * (y1 - y0);
         surf_rect(s, x1, y - z->lw / 2, x1 + z->gap * 0.5, y + z->lw / 2, VD_AXIS);

@@ -112,6 +112,42 @@ static void put_ramp(StrBuf *o, Pen *p)
     p->cw = cw;
 }
 
+/* A cell with a word in it (VizHeatmap.cell_text): the word on the cell's colour, in
+ * black or white by the colour's lightness; without colour, the word and the ramp's glyph
+ * for its value ("the:" is a low value, "the@" a high one). */
+static void put_word_cell(StrBuf *o, Pen *p, const char *word, int masked, double t)
+{
+    int tw = p->m == VIZ_COLOR_NONE ? p->cw - 2 : p->cw - 1;
+    StrBuf w;
+    sb_init(&w);
+    viz_label_escape(&w, word ? word : "");
+    if (masked) {
+        pen_reset(o, p);
+        vt_spaces(o, p->cw);
+    } else if (p->m == VIZ_COLOR_NONE) {
+        vt_fit(o, w.s ? w.s : "", tw, 0);
+        sb_putc(o, SEQ_ASCII[clampi((int)ceil(t * 9), 1, 9)]);
+        sb_putc(o, ' ');
+    } else {
+        unsigned char rgb[3];
+        viz_scale_rgb(p->sc, t, rgb);
+        int light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140;
+        pen_reset(o, p);
+        if (p->m == VIZ_COLOR_16) {
+            int b = clampi((int)ceil(t * 5), 1, 5);
+            vt_sgr(o, p->m, SEQ16[b - 1], 1);
+            sb_puts(o, "\x1b[30m");
+        } else {
+            vt_sgr(o, p->m, vt_key(p->m, rgb), 1);
+            sb_puts(o, light ? "\x1b[30m" : "\x1b[97m");
+        }
+        vt_fit(o, w.s ? w.s : "", tw, 0);
+        sb_puts(o, RESET);
+        sb_putc(o, ' ');
+    }
+    sb_free(&w);
+}
+
 /* ---- labels ---- */
 
 typedef struct {
@@ -241,11 +277,27 @@ static void legend(StrBuf *out, Pen *p, int any_masked, int any_zero, const char
 /* ---- one heatmap ---- */
 
 /* Rows, then the number of key columns that fit beside the row labels at one column each. */
+/* Cells with words: as wide as the longest word, up to 6 columns, and a gap. */
+static int word_cw(const VizOpts *o, const VizHeatmap *h)
+{
+    int ww = 1;
+    for (size_t i = 0; i < (size_t)h->rows * h->cols; i++) {
+        StrBuf w;
+        sb_init(&w);
+        viz_label_escape(&w, h->cell_text[i] ? h->cell_text[i] : "");
+        int x = vt_text_width(w.s ? w.s : "");
+        if (x > ww) ww = x;
+        sb_free(&w);
+    }
+    return (ww < 6 ? ww : 6) + (vt_color_of(o) == VIZ_COLOR_NONE ? 2 : 1);
+}
+
 int viz_term_heatmap_fit(const VizOpts *o, const VizHeatmap *h)
 {
     Slot s;
     if (slot_make(&s, h, 10)) return 1;
-    int fit = (vt_width_of(o) - slot_w(&s) - 1) / (o && o->cell_w > 1 ? o->cell_w : 1);
+    int cw = h->cell_text ? word_cw(o, h) : o && o->cell_w > 1 ? o->cell_w : 1;
+    int fit = (vt_width_of(o) - slot_w(&s) - 1) / cw;
     labs_free(&s.rows);
     return fit > 1 ? fit : 1;
 }
@@ -295,7 +347,8 @@ int viz_term_heatmap(StrBuf *out, const VizOpts *o, const VizHeatmap *h, GrErr *
     }
     /* the widest cells that fit, up to the preferred width (2 unless asked) */
     int cw = o && o->cell_w ? o->cell_w : 2;
-    while (cw > 1 && h->cols * cw > area) cw--;
+    if (h->cell_text) cw = word_cw(o, h);
+    while (cw > 1 && h->cols * cw > area && !h->cell_text) cw--;
     int shown = h->cols < area / cw ? h->cols : area / cw;
     Pen p = {vt_color_of(o), &h->scale, cw, -1};
     double *rr = h->scale.mode == VIZ_SCALE_ROW ? viz_heatmap_row_ranges(h) : NULL;
@@ -320,7 +373,16 @@ int viz_term_heatmap(StrBuf *out, const VizOpts *o, const VizHeatmap *h, GrErr *
         sb_free(&t);
     }
     int mode = keys_mode(&C, h);
-    if (mode == KEYS_LINE || mode == KEYS_VERTICAL) {
+    if (h->cell_text && h->col_labels) {
+        /* wide cells: each key's label above it, left-aligned */
+        vt_spaces(&line, sw + 1);
+        for (int c = 0; c < shown; c++) {
+            vt_fit(&line, C.s[c], cw - 1, 0);
+            sb_putc(&line, ' ');
+        }
+        vt_emit_sb(out, &line, W);
+        mode = KEYS_LINE;
+    } else if (mode == KEYS_LINE || mode == KEYS_VERTICAL) {
         int nl = mode == KEYS_LINE ? 1 : C.maxw;
         for (int j = 0; j < nl; j++) {
             vt_spaces(&line, sw + 1);
@@ -347,7 +409,8 @@ int viz_term_heatmap(StrBuf *out, const VizOpts *o, const VizHeatmap *h, GrErr *
             any_masked |= m;
             any_zero |= !m && v == 0;
             double t = m ? 0 : viz_scale_t(&h->scale, v, rr ? rr[2 * r] : 0, rr ? rr[2 * r + 1] : 0);
-            put_cell(&line, &p, m, v, t);
+            if (h->cell_text) put_word_cell(&line, &p, h->cell_text[(size_t)r * h->cols + c], m, t);
+            else put_cell(&line, &p, m, v, t);
         }
         pen_reset(&line, &p);
         vt_emit_sb(out, &line, W);

@@ -10,7 +10,8 @@ weights derive from that GPL text, as models/README.md says.
 Everything is NFC and limited to gptrepl's fixed vi vocabulary ('\\n', ASCII, the Vietnamese
 letters with every tone, “ ” ‘ ’ … – —); other characters are mapped or dropped. Each
 language is cut into paragraphs; the last tenth of each is held out (build/val-en.txt,
-build/val-vi.txt) and the rest interleaved paragraph by paragraph into build/bilingual.txt.
+build/val-vi.txt) and the rest interleaved paragraph by paragraph into models/tiny-vi-en.txt,
+which ships beside the model as `train`'s default data.
 Python's standard library only; the same inputs give the same bytes."""
 import glob
 import html
@@ -167,7 +168,8 @@ def main():
     cut_en, cut_vi = len(en) * 9 // 10, len(vi) * 9 // 10
     train = en[:cut_en] + vi[:cut_vi]
     rng.shuffle(train)
-    with open(os.path.join(OUT, "bilingual.txt"), "w", encoding="utf-8") as f:
+    # beside the model: gptrepl's train uses NAME.txt as a loaded NAME.safetensors' default data
+    with open(os.path.join(ROOT, "models", "tiny-vi-en.txt"), "w", encoding="utf-8") as f:
         f.write("\n\n".join(train) + "\n")
     with open(os.path.join(OUT, "val-en.txt"), "w", encoding="utf-8") as f:
         f.write("\n\n".join(en[cut_en:]) + "\n")
