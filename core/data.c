@@ -113,17 +113,19 @@ static void task_sort(StrBuf *b, Rng *r)
     sb_printf(b, "%s>%s\n", w, s);
 }
 
-/* repeat: 10 random letters of all 26, then the same 10 again (no separator). The second
- * copy is predictable only by looking back at what followed the same letter in the first:
- * the task induction heads (Olsson et al. 2022) solve, and a 2-layer attention-only model
- * learns in a few hundred steps. */
-#define REPEAT_LEN 10
+/* repeat: 6 to 13 random letters of all 26, then the same again (no separator). The second
+ * copy is predictable only by looking back at what followed the same letter in the first;
+ * the length varies, so no fixed look-back does it: the task induction heads (Olsson et al.
+ * 2022) solve, which a 2-layer attention-only model learns in a few hundred steps. */
+#define REPEAT_MIN 6
+#define REPEAT_MAX 13
 
 static void task_repeat(StrBuf *b, Rng *r)
 {
-    char w[REPEAT_LEN + 1];
-    for (int i = 0; i < REPEAT_LEN; i++) w[i] = (char)('a' + rng_below(r, 26));
-    w[REPEAT_LEN] = 0;
+    char w[REPEAT_MAX + 1];
+    int n = REPEAT_MIN + (int)rng_below(r, REPEAT_MAX - REPEAT_MIN + 1);
+    for (int i = 0; i < n; i++) w[i] = (char)('a' + rng_below(r, 26));
+    w[n] = 0;
     sb_printf(b, "%s%s\n", w, w);
 }
 

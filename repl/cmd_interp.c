@@ -289,9 +289,22 @@ static Acts *repeated_run(Session *s, int n, GrErr *e)
                        s->m->cfg.ctx / 2), NULL;
     int *ids = malloc(sizeof(int) * (size_t)T);
     if (!ids) return gr_fail(e, "heads: out of memory"), NULL;
+    /* the tokens: for a character model its lowercase letters (the random characters of a
+     * model trained on text or on --data repeat), else any id */
+    int pool[26], np = 0;
+    if (s->tok.kind == TOK_CHAR)
+        for (char c = 'a'; c <= 'z'; c++)
+            if (tok_has_char(&s->tok, (unsigned char)c)) {
+                int *one = NULL;
+                size_t k = 0;
+                GrErr ie;
+                if (!tok_encode(&s->tok, &c, 1, &one, &k, &ie) && k == 1) pool[np++] = one[0];
+                free(one);
+            }
     Rng r;
     rng_seed(&r, s->seed ^ 0x1dc7104eULL);
-    for (int i = 0; i < n; i++) ids[i] = ids[n + i] = (int)rng_below(&r, (uint64_t)s->m->cfg.vocab);
+    for (int i = 0; i < n; i++)
+        ids[i] = ids[n + i] = np >= 8 ? pool[rng_below(&r, (uint64_t)np)] : (int)rng_below(&r, (uint64_t)s->m->cfg.vocab);
     Acts *a = acts_new(s->m, 1, T, e);
     int rc = a ? acts_set_tokens(s->m, a, ids, NULL, e) : -1;
     free(ids);
@@ -355,6 +368,15 @@ int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e)
     }
     if (act != s->trace) acts_free(s->m, act);
     if (rc) return -1;
+    /* kept for head_score in expressions (lessons check it) */
+    float *keep = malloc(sizeof(float) * (size_t)L * H);
+    if (keep) {
+        memcpy(keep, p->data, sizeof(float) * (size_t)L * H);
+        free(s->head_score);
+        s->head_score = keep;
+        s->hs_rows = L, s->hs_cols = H;
+        snprintf(s->hs_what, sizeof s->hs_what, "%s", hs->name);
+    }
     p->heat = (VizHeatmap){.data = p->data, .rows = L, .cols = H, .row_labels = (const char *const *)p->rlab,
                            .col_labels = (const char *const *)p->labels, .cell_text = (const char *const *)p->words,
                            .row_title = "layer", .col_title = "head"};
@@ -366,7 +388,9 @@ int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e)
         pic_prompt(s, &p->title, 40);
     }
     sb_puts(&p->subtitle, hs->meaning);
-    if (hs->repeated) sb_printf(&p->subtitle, "; %d random tokens twice, seed %llu", n, (unsigned long long)s->seed);
+    if (hs->repeated)
+        sb_printf(&p->subtitle, "; %d random %s twice, seed %llu", n, s->tok.kind == TOK_CHAR ? "letters" : "tokens",
+                  (unsigned long long)s->seed);
     sb_printf(&p->note, "highest: L%d h%d %.3f", best / H, best % H, p->data[best]);
     p->heat.title = p->title.s;
     p->heat.subtitle = p->subtitle.s;

@@ -196,7 +196,8 @@ int cmd_load(Session *s, const Args *a, GrErr *e)
     size_t pl = strlen(path);
     if (s->tok.kind == TOK_CHAR && pl > 12 && !strcmp(path + pl - 12, ".safetensors")) {
         snprintf(cpath, sizeof cpath, "%.*s.txt", (int)(pl - 12), path);
-        if (exists(cpath) && strlen(cpath) < sizeof s->corpus) snprintf(s->corpus, sizeof s->corpus, "%s", cpath);
+        size_t cl = strlen(cpath);
+        if (exists(cpath) && cl < sizeof s->corpus) memcpy(s->corpus, cpath, cl + 1);
     }
     sb_printf(&s->out, "loaded %s: %d layers, %d heads, d %d, ctx %d, vocab %d (%s), step %ld\n", path,
               m->cfg.n_layer, m->cfg.n_head, m->cfg.d, m->cfg.ctx, m->cfg.vocab, tok_kind_name(&s->tok), m->step);

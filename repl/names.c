@@ -2,6 +2,7 @@
 #include "names.h"
 #include "cmds.h"
 #include "expr.h"
+#include "lens.h"
 #include "runs.h"
 
 #include <ctype.h>
@@ -105,6 +106,54 @@ static int sc_generated(Session *s, TensorView *o, GrErr *e)
     return list_view(&buf, &cap, s->ngen, s->gen_ids, NULL, o, e);
 }
 
+static int sc_lens(Session *s, TensorView *o, GrErr *e)
+{
+    static float *buf;
+    static size_t cap;
+    NEED_MODEL;
+    if (!s->trace || s->trace->next < s->trace->nstages) return gr_fail(e, "lens: 'run' a text first (to the end)");
+    int D = s->m->cfg.n_layer + 1, T = s->trace->T, V = s->m->cfg.vocab;
+    size_t n = (size_t)D * T * V;
+    if (cap < n) {
+        float *nb = realloc(buf, sizeof(float) * n);
+        if (!nb) return gr_fail(e, "lens: out of memory for %d × %d × %d probabilities", D, T, V);
+        buf = nb, cap = n;
+    }
+    for (int d = 0; d < D; d++)
+        if (lens_probs(s->trace, d, buf + (size_t)d * T * V, NULL, e)) return -1;
+    int shape[3] = {D, T, V};
+    *o = tv_make(buf, 3, shape);
+    o->dimname[0] = 'l', o->dimname[1] = 't', o->dimname[2] = 'v';
+    return 0;
+}
+/* The loss each depth's lens prediction would have: mean -ln lens[d, t, tokens[t+1]]. */
+static int sc_lens_loss(Session *s, TensorView *o, GrErr *e)
+{
+    static float buf[4096];
+    TensorView lv;
+    if (sc_lens(s, &lv, e)) return -1;
+    int D = lv.shape[0], T = lv.shape[1], V = lv.shape[2];
+    if (T < 2) return gr_fail(e, "lens_loss: the run needs two tokens or more");
+    if (D > 4096) return gr_fail(e, "lens_loss: too many layers");
+    for (int d = 0; d < D; d++) {
+        double acc = 0;
+        for (int t = 0; t + 1 < T; t++)
+            acc -= log((double)lv.data[((size_t)d * T + t) * V + s->trace->tokens_host[t + 1]]);
+        buf[d] = (float)(acc / (T - 1));
+    }
+    *o = tv_make(buf, 1, &D);
+    o->dimname[0] = 'l';
+    return 0;
+}
+static int sc_head_score(Session *s, TensorView *o, GrErr *e)
+{
+    if (!s->head_score) return gr_fail(e, "head_score: no scores yet: 'heads --score prev|first|induction' first");
+    int shape[2] = {s->hs_rows, s->hs_cols};
+    *o = tv_make(s->head_score, 2, shape);
+    o->dimname[0] = 'l', o->dimname[1] = 'h';
+    return 0;
+}
+
 typedef struct {
     const char *name;
     int (*get)(Session *s, TensorView *out, GrErr *e);
@@ -128,6 +177,9 @@ static const ScalarDef SCALARS[] = {
     {"loss_curve", sc_loss_curve, "training loss of every step since new or load (1-D; saved with the model)"},
     {"ids", sc_ids, "the last run's token ids (1-D)"},
     {"generated", sc_generated, "the last generate's token ids (1-D)"},
+    {"lens", sc_lens, "the logit lens of the last run (L+1, T, V): depth 0 the embedding, L the model's probs"},
+    {"lens_loss", sc_lens_loss, "the loss the lens's prediction at each depth would have (L+1); the last is loss"},
+    {"head_score", sc_head_score, "the last 'heads' command's scores (L, H)"},
 };
 #define NSCALARS (int)(sizeof SCALARS / sizeof SCALARS[0])
 

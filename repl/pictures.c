@@ -8,15 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pic_model_desc(const Session *s, StrBuf *out)
+/* The model's name for a title: a preset or Hub name as it is, a file by its base name
+ * without .safetensors ("/x/models/tiny-vi-en.safetensors" → "tiny-vi-en"). */
+static void model_short(const Session *s, StrBuf *out)
 {
-    sb_puts(out, s->model_name[0] ? s->model_name : "model");
+    const char *n = s->model_name[0] ? s->model_name : "model", *b = strrchr(n, '/');
+    b = b ? b + 1 : n;
+    size_t l = strlen(b);
+    if (l > 12 && !strcmp(b + l - 12, ".safetensors")) l -= 12;
+    sb_putn(out, b, l);
 }
+
+void pic_model_desc(const Session *s, StrBuf *out) { model_short(s, out); }
 
 void pic_model_dims(const Session *s, StrBuf *out)
 {
     const GptConfig *c = &s->m->cfg;
-    sb_printf(out, "%s: %d layer%s × %d head%s, d=%d", s->model_name[0] ? s->model_name : "model", c->n_layer,
+    model_short(s, out);
+    sb_printf(out, ": %d layer%s × %d head%s, d=%d", c->n_layer,
               c->n_layer == 1 ? "" : "s", c->n_head, c->n_head == 1 ? "" : "s", c->d);
 }
 

@@ -45,6 +45,7 @@ void session_free(Session *s)
     pabl_forget(s);
     if (s->m) runs_clear(s);
     snap_clear(s);
+    free(s->head_score);
     model_free(s->m);
     tok_free(&s->tok);
     free(s->gen_ids);
@@ -391,6 +392,8 @@ int session_adopt_model(Session *s, Model *m, const char *chars, const char *nam
     session_drop_trace(s);
     pabl_forget(s); /* they changed the model that is going */
     s->grad_what[0] = 0;
+    free(s->head_score);
+    s->head_score = NULL;
     int nr = s->m ? runs_clear(s) : 0;
     snap_clear(s);
     model_free(s->m);

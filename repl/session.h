@@ -58,6 +58,10 @@ typedef struct Session {
         long step;
     } snaps[8];
     int nsnaps;
+    /* the last `heads` command's scores (layers × heads), for head_score in expressions */
+    float *head_score;
+    int hs_rows, hs_cols;
+    char hs_what[16];
     /* what m->grads hold: "backward of “to be”", "the last training step", or "" (nothing yet) */
     char grad_what[160];
     /* output */

@@ -35,7 +35,8 @@ RD="$BUILD_DIR/tests/fuzz"
 mkdir -p "$RD"
 SANFLAGS=""
 [ $SAN_BUILD = 1 ] && SANFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-LIBS="-lopenblas -lcjson -lpcre2-8 -lncursesw -ledit -lpthread -lm"
+# the Makefile's link line (make test passes it): one list, with CUDA's libraries when built in
+LIBS=${GPTREPL_LDLIBS:-"-lopenblas -lcjson -lpcre2-8 -lncursesw -ledit -lpthread -lm"}
 for t in $TARGETS; do
   bin="$RD/replay_$t"
   src="tests/fuzz/fuzz_$t.c"
