@@ -453,8 +453,8 @@ TEST(datasets_and_tasks)
                 int x, y, z;
                 CHECK(sscanf(line, "%d+%d=%d", &x, &y, &z) == 3 && x + y == z);
             } else if (!strcmp(names[k], "repeat")) {
-                size_t L = strlen(line), h = L / 2;
-                CHECK(L % 2 == 0 && h >= 6 && h <= 13 && !strncmp(line, line + h, h));
+                size_t L = strlen(line), h = L / 3;
+                CHECK(L % 3 == 0 && h >= 4 && h <= 13 && !strncmp(line, line + h, h) && !strncmp(line, line + 2 * h, h));
                 for (size_t q = 0; q < L; q++) CHECK(line[q] >= 'a' && line[q] <= 'z');
             } else {
                 char *gt = strchr(line, '>');
