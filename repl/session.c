@@ -146,6 +146,15 @@ int words_split(const char *line, Words *out, GrErr *e)
         int quoted = 0;
         sb_clear(&w);
         sb_putn(&w, "", 0);
+        /* 'single quotes' at the start of a word keep everything inside as it is (an
+         * expression with "strings": --metric 'logit("a") - logit("b")'); an apostrophe
+         * anywhere else, or one never closed, is just a character (run it's fine) */
+        const char *close = *p == '\'' ? strchr(p + 1, '\'') : NULL;
+        if (close) {
+            sb_putn(&w, p + 1, (size_t)(close - p - 1));
+            quoted = 1;
+            p = close + 1;
+        }
         while (*p && !isspace((unsigned char)*p)) {
             if (*p != '"') { sb_putc(&w, *p++); continue; }
             quoted = 1;
