@@ -7,6 +7,7 @@
 #include "stages.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,7 +127,22 @@ typedef struct {
     const Backend *be;
     int B, T, C, H, hd, N;
     size_t NC;
+    Acts *g; /* when not NULL: d(loss)/d(trace tensor) is copied into g's entry of that name */
 } Bw;
+
+/* Keeps a copy of d(name) (layer l, or -1) in w->g, when asked for: the whole (B, T, ...)
+ * buffer, so g's entry reads as the tensor's gradient. Marks it kept (stage 0). */
+static void keep(Bw *w, const char *name, int l, const float *d)
+{
+    if (!w->g) return;
+    char full[48];
+    if (l >= 0) snprintf(full, sizeof full, "L%d.%s", l, name);
+    else snprintf(full, sizeof full, "%s", name);
+    TraceEntry *t = (TraceEntry *)acts_find(w->g, full);
+    if (!t) return;
+    w->be->copy(t->data, d, t->per_batch * (size_t)w->B * sizeof(float));
+    t->stage = 0;
+}
 
 /* Attention sublayer: dattn is d(L.attn); xin the qkv matmul's input; dxin += d(xin). */
 static void attn_backward(Bw *w, int l, const float *dattn, const float *xin, float *dxin)
@@ -138,15 +154,23 @@ static void attn_backward(Bw *w, int l, const float *dattn, const float *xin, fl
     LayerParams *G = &w->m->g.layer[l];
     int N = w->N, C = w->C, B = w->B, H = w->H, T = w->T, hd = w->hd;
     size_t nb = w->NC * sizeof(float);
+    keep(w, "attn", l, dattn);
     be->zero(s->dctx, nb);
     be->matmul_backward(s->dctx, G->projw, G->projb, dattn, la->ctx, P->projw, N, C, C);
+    keep(w, "ctx", l, s->dctx);
     be->zero(s->dv, nb);
     be->attn_apply_backward(s->dpat, s->dv, s->dctx, la->pattern, la->v, B, H, T, hd);
+    keep(w, "pattern", l, s->dpat);
+    keep(w, "v", l, s->dv);
     be->attn_softmax_backward(s->dsc, s->dpat, la->pattern, 1.0f / sqrtf((float)hd), B * H, T);
+    keep(w, "scores", l, s->dsc); /* through softmax, mask and scale at once */
     be->zero(s->dq, nb);
     be->zero(s->dk, nb);
     be->attn_scores_backward(s->dq, s->dk, s->dsc, la->q, la->k, B * H, T, hd);
+    keep(w, "q", l, s->dq);
+    keep(w, "k", l, s->dk);
     be->qkv_merge_backward(s->dqkv, s->dq, s->dk, s->dv, B, T, H, hd);
+    keep(w, "qkv", l, s->dqkv);
     be->matmul_backward(dxin, G->qkvw, G->qkvb, s->dqkv, xin, P->qkvw, N, C, 3 * C);
 }
 
@@ -161,10 +185,13 @@ static void mlp_backward(Bw *w, int l, const float *dmlp, const float *xin, floa
     LayerParams *G = &w->m->g.layer[l];
     int N = w->N, C = w->C;
     size_t n4 = 4 * w->NC;
+    keep(w, "mlp", l, dmlp);
     be->zero(s->dact, n4 * sizeof(float));
     be->matmul_backward(s->dact, G->fcprojw, G->fcprojb, dmlp, la->act, P->fcprojw, N, 4 * C, C);
+    keep(w, w->m->cfg.relu ? "relu" : "gelu", l, s->dact);
     be->zero(s->dfc, n4 * sizeof(float));
     (w->m->cfg.relu ? be->relu_backward : be->gelu_backward)(s->dfc, la->fc, s->dact, n4);
+    keep(w, "fc", l, s->dfc);
     be->matmul_backward(dxin, G->fcw, G->fcb, s->dfc, xin, P->fcw, N, C, 4 * C);
 }
 
@@ -179,13 +206,17 @@ static void pre_layer_backward(Bw *w, int l, float *d)
     size_t nb = w->NC * sizeof(float);
     if (w->m->cfg.mlp) {
         /* resid = resid_mid + mlp(LN2(resid_mid)) */
+        keep(w, "resid", l, d);
         be->zero(s->dln, nb);
         mlp_backward(w, l, d, la->ln2, s->dln);
+        keep(w, "ln2", l, s->dln);
         be->layernorm_backward(d, G->ln2w, G->ln2b, s->dln, la->ln2_xhat, la->ln2_rstd, P->ln2w, w->N, w->C);
     }
     /* resid_mid = x + attn(LN1(x)) */
+    keep(w, "resid_mid", l, d);
     be->zero(s->dln, nb);
     attn_backward(w, l, d, la->ln1, s->dln);
+    keep(w, "ln1", l, s->dln);
     be->layernorm_backward(d, G->ln1w, G->ln1b, s->dln, la->ln1_xhat, la->ln1_rstd, P->ln1w, w->N, w->C);
 }
 
@@ -201,19 +232,30 @@ static void post_layer_backward(Bw *w, int l, float **d, float **alt)
     float *t;
     if (w->m->cfg.mlp) {
         /* output = LN2(resid), resid = ln1 + mlp(ln1) */
+        keep(w, "ln2", l, *d);
         be->zero(*alt, nb);
         be->layernorm_backward(*alt, G->ln2w, G->ln2b, *d, la->ln2_xhat, la->ln2_rstd, P->ln2w, w->N, w->C);
+        keep(w, "resid", l, *alt);
         mlp_backward(w, l, *alt, la->ln1, *alt); /* *alt: d(resid) → d(ln1) */
         t = *d; *d = *alt; *alt = t;
     }
     /* ln1 = LN1(resid_mid), resid_mid = x + attn(x) */
+    keep(w, "ln1", l, *d);
     be->zero(*alt, nb);
     be->layernorm_backward(*alt, G->ln1w, G->ln1b, *d, la->ln1_xhat, la->ln1_rstd, P->ln1w, w->N, w->C);
+    keep(w, "resid_mid", l, *alt);
     attn_backward(w, l, *alt, acts_block_in(w->a, l), *alt); /* *alt: d(resid_mid) → d(x) */
     t = *d; *d = *alt; *alt = t;
 }
 
+static int backward_impl(Model *m, Acts *a, BackScratch *s, float loss_scale, Acts *g, GrErr *e);
+
 int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrErr *e)
+{
+    return backward_impl(m, a, s, loss_scale, NULL, e);
+}
+
+static int backward_impl(Model *m, Acts *a, BackScratch *s, float loss_scale, Acts *g, GrErr *e)
 {
     const GptConfig *c = &m->cfg;
     if (!m->grads && model_alloc_train(m, e)) return -1;
@@ -221,7 +263,7 @@ int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrE
         return gr_fail(e, "internal: backward scratch is for another batch shape");
     if (a->K != a->T || a->p0 != 0) return gr_fail(e, "internal: backward needs a whole run (K = T, p0 = 0)");
     if (a->n_targets <= 0) return gr_fail(e, "nothing to learn from: no position has a target token");
-    Bw w = {.m = m, .a = a, .s = s, .be = m->be, .B = a->B, .T = a->T, .C = c->d, .H = c->n_head};
+    Bw w = {.m = m, .a = a, .s = s, .be = m->be, .B = a->B, .T = a->T, .C = c->d, .H = c->n_head, .g = g};
     w.hd = w.C / w.H;
     w.N = w.B * w.T;
     w.NC = (size_t)w.N * w.C;
@@ -231,6 +273,7 @@ int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrE
 
     /* loss → logits (through softmax and cross-entropy, and the optional 1/√C) */
     be->crossentropy_softmax_backward(s->dlogits, a->probs, a->targets, loss_scale / (float)a->n_targets, N, V);
+    keep(&w, "logits", -1, s->dlogits);
     if (c->logit_scale) be->scale(s->dlogits, 1.0f / sqrtf((float)C), (size_t)N * V);
 
     /* logits → final hidden state; W's gradient goes to wte when tied */
@@ -240,6 +283,7 @@ int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrE
     if (!c->post_norm) {
         be->zero(s->dln, nb);
         be->matmul_backward(s->dln, dW, NULL, s->dlogits, a->lnf, W, N, C, V);
+        keep(&w, "lnf", -1, s->dln);
         be->zero(d, nb);
         be->layernorm_backward(d, m->g.lnfw, m->g.lnfb, s->dln, a->lnf_xhat, a->lnf_rstd, m->p.lnfw, N, C);
     } else {
@@ -251,10 +295,24 @@ int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrE
         if (c->post_norm) post_layer_backward(&w, l, &d, &alt);
         else pre_layer_backward(&w, l, d);
     }
+    keep(&w, "embed", -1, d);
 
     /* embed = wte[tok] + wpe[t] */
     be->encoder_backward(m->g.wte, c->pos ? m->g.wpe : NULL, d, a->tokens, N, w.T, C);
     return 0;
+}
+
+int model_backward_trace(Model *m, Acts *a, Acts *g, GrErr *e)
+{
+    if (!m->grads && model_alloc_train(m, e)) return -1;
+    if (g->B != a->B || g->T != a->T || g->K != a->K) return gr_fail(e, "internal: gradient trace of another shape");
+    for (int i = 0; i < g->nentries; i++) g->entries[i].stage = -1; /* nothing kept yet */
+    g->next = 1;
+    BackScratch *s = back_scratch_new(m, a->B, a->T, e);
+    if (!s) return -1;
+    int rc = backward_impl(m, a, s, 1.0f, g, e);
+    back_scratch_free(m, s);
+    return rc;
 }
 
 int model_backward(Model *m, Acts *a, GrErr *e)

@@ -21,6 +21,12 @@ size_t back_scratch_bytes(const GptConfig *c, int B, int T);
  * a->n_targets counted targets (targets < 0 are ignored). Works for every variant.
  * Allocates the training buffers if needed, and a scratch for this call. */
 int model_backward(Model *m, Acts *a, GrErr *e);
+/* model_backward, and d(mean loss)/d(tensor) of the trace tensors into g (an Acts of a's
+ * shape, used as storage): logits, lnf, each block's resid, ln2, mlp, gelu/relu, fc,
+ * resid_mid, attn, ctx, pattern, scores (through softmax, mask and scale), q, k, v, qkv,
+ * ln1, and embed. The others (the xhat's, masked, probs, losses) are not materialised by
+ * the backward pass: their entries are left marked as not computed (stage -1). */
+int model_backward_trace(Model *m, Acts *a, Acts *g, GrErr *e);
 /* The same with a cached scratch of a's shape, adding loss_scale · d(mean loss)/d(param)
  * (loss_scale = 1/accum averages accumulated micro-batches). */
 int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrErr *e);

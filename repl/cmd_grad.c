@@ -36,29 +36,37 @@ int cmd_backward(Session *s, const Args *a, GrErr *e)
     (void)a;
     if (need_finished(s, "backward", e)) return CMD_ERR;
     Model *m = s->m;
-    Acts *act = acts_new(m, 1, s->trace->T, e);
-    if (!act) return CMD_ERR;
+    Acts *act = acts_new(m, 1, s->trace->T, e), *g = act ? acts_new(m, 1, s->trace->T, e) : NULL;
+    if (!g) {
+        if (act) acts_free(m, act);
+        return CMD_ERR;
+    }
     int rc = acts_set_tokens(m, act, s->trace->tokens_host, NULL, e);
     if (!rc) rc = acts_run(act, e);
     if (!rc) {
         model_zero_grad(m);
-        rc = model_backward(m, act, e);
+        rc = model_backward_trace(m, act, g, e);
     }
     float loss = act->loss;
     int nt = act->n_targets;
     acts_free(m, act);
-    if (rc) return CMD_ERR;
+    if (rc) {
+        acts_free(m, g);
+        return CMD_ERR;
+    }
+    if (s->grad_trace) acts_free(m, s->grad_trace);
+    s->grad_trace = g;
     describe_run(s, "backward", s->grad_what, sizeof s->grad_what);
     /* the norm per parameter, the largest three named */
-    float *g = malloc(sizeof(float) * m->total);
-    if (!g) return gr_fail(e, "backward: out of memory"), CMD_ERR;
-    m->be->download(g, m->grads, sizeof(float) * m->total);
+    float *gv = malloc(sizeof(float) * m->total);
+    if (!gv) return gr_fail(e, "backward: out of memory"), CMD_ERR;
+    m->be->download(gv, m->grads, sizeof(float) * m->total);
     double total = 0, norms[3] = {-1, -1, -1};
     int best[3] = {-1, -1, -1};
     for (int i = 0; i < m->nparams; i++) {
         const ParamInfo *p = &m->info[i];
         double ss = 0;
-        for (size_t j = 0; j < p->numel; j++) ss += (double)g[p->offset + j] * g[p->offset + j];
+        for (size_t j = 0; j < p->numel; j++) ss += (double)gv[p->offset + j] * gv[p->offset + j];
         total += ss;
         double nv = sqrt(ss);
         for (int k = 0; k < 3; k++)
@@ -68,12 +76,13 @@ int cmd_backward(Session *s, const Args *a, GrErr *e)
                 break;
             }
     }
-    free(g);
+    free(gv);
     sb_printf(&s->out, "backward: d loss / d every parameter for loss %.4f over %d prediction%s; |grad| = %.4g\n", loss,
               nt, nt == 1 ? "" : "s", sqrt(total));
     sb_puts(&s->out, "  largest:");
     for (int k = 0; k < 3 && best[k] >= 0; k++) sb_printf(&s->out, "%s %s %.4g", k ? "," : "", m->info[best[k]].name, norms[k]);
-    sb_puts(&s->out, "\n  look at them as grad.NAME: show grad.wte, hist grad.L0.attn.qkv.w, eval norm(grad.lnf.w)\n");
+    sb_puts(&s->out, "\n  look at them as grad.NAME: show grad.wte, hist grad.L0.attn.qkv.w, and the trace's: heatmap "
+                       "grad.L0.pattern[h=0], eval norm(grad.embed)\n");
     return CMD_OK;
 }
 

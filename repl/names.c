@@ -213,9 +213,26 @@ static int grad_view(Session *s, const char *pname, TensorView *out, GrErr *e)
     if (!p) {
         const TraceDef *d;
         int l;
-        if (trace_lookup(&s->m->cfg, pname, &d, &l) == 0)
-            return gr_fail(e, "grad.%s: gradients of trace tensors are not kept yet; parameters' are (grad.wte ...)", pname);
-        return gr_fail(e, "grad.%s: '%s' is not a parameter ('params --by layer' lists them)", pname, pname);
+        if (trace_lookup(&s->m->cfg, pname, &d, &l) == 0) {
+            /* a trace tensor's gradient: kept by backward for the last run */
+            const TraceEntry *t = s->grad_trace ? acts_find(s->grad_trace, pname) : NULL;
+            if (!s->grad_trace)
+                return gr_fail(e, "grad.%s: no gradients of the last run yet: 'backward' computes them", pname);
+            if (!t || !acts_computed(s->grad_trace, t)) {
+                /* the fused steps of the backward pass, and the gradient next to each */
+                static const char *const FUSED[][2] = {{"masked", "scores (softmax, mask and scale in one step)"},
+                                                       {"ln1.xhat", "ln1"}, {"ln2.xhat", "ln2"}, {"lnf.xhat", "lnf"},
+                                                       {"probs", "logits (softmax and cross-entropy in one step)"},
+                                                       {"losses", "logits"}};
+                const char *near = "its neighbours";
+                for (size_t k = 0; k < sizeof FUSED / sizeof FUSED[0]; k++)
+                    if (!strcmp(d->name, FUSED[k][0])) near = FUSED[k][1];
+                return gr_fail(e, "grad.%s: the backward pass steps over %s in one fused operation, so its gradient "
+                                  "is never formed; look at grad of %s", pname, d->name, near);
+            }
+            return names_trace_view(s, t, out, e);
+        }
+        return gr_fail(e, "grad.%s: '%s' is neither a parameter nor a trace tensor", pname, pname);
     }
     if (!s->grad_what[0] || !s->m->grads)
         return gr_fail(e, "grad.%s: no gradient yet: 'backward' computes them for the last run (train does too)", pname);
@@ -447,8 +464,10 @@ void names_help(StrBuf *out)
             "                 clean.T, clean.ids. A run's name is lowercase letters, digits and _, and may not\n"
             "                 begin any other name (wte, lnf, embed, logits, grad, loss ... are refused), so\n"
             "                 clean.X means one thing; 'last' is the unnamed last run in diff\n"
-            "  grad.PARAM     d loss / d PARAM after backward (or the last training step): grad.wte;\n"
-            "                 a run's gradients are not kept (RUN.grad.X is refused)\n"
+            "  grad.NAME      d loss / d NAME after backward: a parameter (grad.wte; after train the last\n"
+            "                 step's) or a trace tensor of the last run (grad.L0.pattern, grad.embed; not\n"
+            "                 the xhat's, masked, probs, losses, which the backward pass steps over);\n"
+            "                 kept runs have no gradients (RUN.grad.X is refused)\n"
             "  slices         NAME[3], NAME[3,:8], NAME[h=2,t=0:4], NAME[-1]: an index drops a dimension,\n"
             "                 a range a:b keeps it (negative counts from the end); h head, t query\n"
             "                 position, s key position, c channel, v vocabulary entry\n"

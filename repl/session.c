@@ -357,6 +357,9 @@ void session_drop_trace(Session *s)
 {
     if (s->trace && s->m) acts_free(s->m, s->trace);
     s->trace = NULL;
+    /* the trace's gradients belong to it */
+    if (s->grad_trace && s->m) acts_free(s->m, s->grad_trace);
+    s->grad_trace = NULL;
 }
 
 int session_adopt_model(Session *s, Model *m, const char *chars, const char *name, GrErr *e)

@@ -64,6 +64,7 @@ typedef struct Session {
     char hs_what[16];
     /* what m->grads hold: "backward of “to be”", "the last training step", or "" (nothing yet) */
     char grad_what[160];
+    Acts *grad_trace;          /* d loss / d each trace tensor of the last run (backward), or NULL */
     /* output */
     StrBuf out;
     VizColor color;

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "fixture.h"
 #include "ckpt.h"
+#include "backward.h"
 #include "gradcheck.h"
 #include "stages.h"
 #include "rng.h"
@@ -390,6 +391,85 @@ TEST(gradcheck_every_parameter_and_a_broken_backward)
     model_free(m);
 }
 
+/* The trace's gradients (model_backward_trace) against finite differences through the
+ * stages themselves: run to the stage that writes X, nudge one entry of X, run the rest. */
+static double loss_nudged(Acts *a, const TraceEntry *t, size_t k, float h)
+{
+    GrErr e;
+    acts_rewind(a);
+    while (a->next <= t->stage) acts_step(a);
+    t->data[k] += h;
+    acts_run(a, &e);
+    return a->loss;
+}
+
+TEST(trace_gradients_against_finite_differences)
+{
+    GrErr e = {{0}};
+    for (int post = 0; post < 2; post++) {
+        GptConfig c;
+        cfg_preset(&c, "tiny", &e);
+        c.n_layer = 2, c.d = 16, c.ctx = 12, c.post_norm = post;
+        Model *m = model_new(&c, &backend_cpu, &e);
+        model_init_random(m, 31);
+        for (size_t i = 0; i < m->total; i++) m->params[i] *= 4.0f; /* away from uniform attention */
+        int tok[10] = {5, 17, 33, 2, 71, 40, 12, 9, 88, 61};
+        Acts *a = acts_new(m, 1, 10, &e), *g = acts_new(m, 1, 10, &e);
+        CHECK(acts_set_tokens(m, a, tok, NULL, &e) == 0 && acts_run(a, &e) == 0);
+        model_zero_grad(m);
+        CHECK(model_backward_trace(m, a, g, &e) == 0);
+        int kept = 0, tested = 0, bad = 0;
+        for (int i = 0; i < g->nentries; i++) {
+            const TraceEntry *gt = &g->entries[i], *t = acts_find(a, gt->name);
+            if (!acts_computed(g, gt)) continue;
+            kept++;
+            /* the entry of largest |g|, and two random ones */
+            size_t n = gt->per_batch, pick[3] = {0, (size_t)(i * 7919) % n, (size_t)(i * 104729 + 13) % n};
+            for (size_t k = 1; k < n; k++)
+                if (fabsf(gt->data[k]) > fabsf(gt->data[pick[0]])) pick[0] = k;
+            for (int q = 0; q < 3; q++) {
+                size_t k = pick[q];
+                if (!isfinite(t->data[k])) continue;
+                float x0 = t->data[k], h = 1e-3f;
+                double lp = loss_nudged(a, t, k, h);
+                t->data[k] = x0;
+                double lm = loss_nudged(a, t, k, -h);
+                t->data[k] = x0;
+                double fd = (lp - lm) / (2.0 * h), an = gt->data[k];
+                double ulp = (double)nextafterf(a->loss, INFINITY) - a->loss;
+                int ok = fabs(fd - an) <= 1e-2 * fabs(an) + 2 * ulp / (2.0 * h) + 1e-6;
+                tested++;
+                if (!ok) {
+                    bad++;
+                    fprintf(stderr, "trace grad %s %s[%zu]: backprop %.6g, finite difference %.6g\n",
+                            post ? "post" : "pre", gt->name, k, an, fd);
+                }
+            }
+        }
+        acts_rewind(a);
+        acts_run(a, &e);
+        printf("trace gradients %s-LN: %d tensors kept, %d entries against finite differences, %d outside\n",
+               post ? "post" : "pre", kept, tested, bad);
+        CHECK(bad == 0);
+        CHECK(kept >= 2 + 14 * 2 - (post ? 2 : 0));
+        /* closed forms: d(embed) is d(wpe) row by row; each logits row's gradient sums to 0 */
+        const TraceEntry *ge = acts_find(g, "embed"), *gl = acts_find(g, "logits");
+        double md = 0, rs = 0;
+        for (int t = 0; t < 10; t++)
+            for (int k = 0; k < c.d; k++) md = fmax(md, fabs(ge->data[t * c.d + k] - m->grads[m->info[1].offset + t * c.d + k]));
+        for (int t = 0; t < 10; t++) {
+            double r = 0;
+            for (int v = 0; v < c.vocab; v++) r += gl->data[(size_t)t * c.vocab + v];
+            rs = fmax(rs, fabs(r));
+        }
+        CHECK(strcmp(m->info[1].name, "wpe") == 0 && md == 0);
+        CHECK(rs < 1e-6);
+        acts_free(m, a);
+        acts_free(m, g);
+        model_free(m);
+    }
+}
+
 int main(void)
 {
     RUN(grad_gpt);
@@ -401,5 +481,6 @@ int main(void)
     RUN(finite_differences);
     RUN(no_targets);
     RUN(gradcheck_every_parameter_and_a_broken_backward);
+    RUN(trace_gradients_against_finite_differences);
     return harness_done("grad");
 }
