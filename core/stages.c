@@ -300,7 +300,7 @@ int acts_stage_outputs(const Acts *a, int stage, const TraceEntry **out, int max
 
 static const char *const MODE_HELP[] = {
     [ABL_ZERO] = "all zeros",
-    [ABL_MEAN] = "every position replaced by the mean over the run's positions",
+    [ABL_MEAN] = "every position replaced by the mean over the run's positions (mean:RUN: over a kept run's)",
     [ABL_IDENTITY] = "q, k or v replaced by the projection's input (W = I, b = 0)",
     [ABL_COPY] = "copy:OTHER, a copy of another tensor of the same shape computed no later",
     [ABL_UNIFORM] = "attention patterns only: 1/(i+1) over the causal past of query i",
@@ -309,6 +309,7 @@ static const char *const MODE_HELP[] = {
 const char *abl_mode_choices(void) { return "zero|mean|identity|copy|uniform"; }
 const char *abl_mode_help(AblMode m) { return MODE_HELP[m]; }
 int abl_incremental(AblMode m) { return m != ABL_MEAN; }
+int abl_incremental_ab(const Ablation *ab) { return ab->mode != ABL_MEAN || ab->src != NULL; }
 
 /* The part of a tensor one pass of its stage writes: `groups` blocks `gstride` floats
  * apart, each `rows` rows of `cols` contiguous floats. Keys and values are written at
@@ -430,12 +431,50 @@ static void apply_restricted(Acts *a, const Ablation *ab, const TraceEntry *t, R
     free(buf);
 }
 
+/* mean:RUN — each chosen row replaced by the mean over another run's positions of the
+ * same tensor (a reference activation; the runs may differ in length). */
+static void apply_mean_from(Acts *a, const Ablation *ab, const TraceEntry *t, Region r)
+{
+    const Backend *be = a->m->be;
+    const GptConfig *c = &a->m->cfg;
+    const TraceEntry *o = acts_find(ab->src, t->name);
+    if (!o) return; /* acts_check_ablation refused it */
+    Region ro = region_of(ab->src, o);
+    int H = c->n_head, hd = c->d / H;
+    size_t block = r.rows * r.cols, sblock = ro.rows * ro.cols;
+    float *buf = malloc(sizeof(float) * (block + sblock + r.cols)), *sb = buf + block, *mean = sb + sblock;
+    if (!buf) return;
+    size_t c0 = 0, c1 = r.cols;
+    if (ab->only_head && is_ctx(t->def)) c0 = (size_t)ab->head * hd, c1 = c0 + (size_t)hd;
+    for (size_t g = 0; g < r.groups; g++) {
+        if (ab->only_head && head_groups(t->def) && (int)(g % (size_t)H) != ab->head) continue;
+        be->download(sb, ro.base + (g % ro.groups) * ro.gstride, sizeof(float) * sblock);
+        for (size_t col = 0; col < r.cols; col++) {
+            double m = 0;
+            for (size_t q = 0; q < ro.rows; q++) m += sb[q * ro.cols + col];
+            mean[col] = (float)(m / (double)ro.rows);
+        }
+        float *dev = r.base + g * r.gstride;
+        be->download(buf, dev, sizeof(float) * block);
+        for (size_t row = 0; row < r.rows; row++) {
+            if (ab->only_pos && a->p0 + (int)row != ab->pos) continue;
+            for (size_t col = c0; col < c1; col++) buf[row * r.cols + col] = mean[col];
+        }
+        be->upload(dev, buf, sizeof(float) * block);
+    }
+    free(buf);
+}
+
 static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
 {
     const Backend *be = a->m->be;
     const GptConfig *c = &a->m->cfg;
     Region r = region_of(a, t);
     size_t block = r.rows * r.cols;
+    if (ab->mode == ABL_MEAN && ab->src) {
+        apply_mean_from(a, ab, t, r);
+        return;
+    }
     if (ab->only_head || ab->only_pos || ab->mode == ABL_UNIFORM) {
         apply_restricted(a, ab, t, r);
         return;
@@ -495,7 +534,15 @@ int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e)
         return gr_fail(e, "'%s' has no positions to choose from", ab->target);
     if (!strcmp(t->name, "losses"))
         return gr_fail(e, "losses are the last thing computed, so ablating them would change nothing");
-    if (ab->mode == ABL_COPY && ab->src) {
+    if (ab->mode == ABL_MEAN && ab->src) {
+        if (t->def->shape == TS_HTK || t->def->shape == TS_HKD)
+            return gr_fail(e, "mean:RUN averages over positions, which '%s' indexes by: use it on (T, C) tensors, q or ctx",
+                           t->name);
+        const TraceEntry *o = acts_find(ab->src, t->name);
+        if (!o || !acts_computed(ab->src, o)) return gr_fail(e, "the run to average has no '%s'", t->name);
+        Region rt = region_of(a, t), ro = region_of(ab->src, o);
+        if (rt.cols != ro.cols || rt.groups % ro.groups) return gr_fail(e, "mean of '%s': the runs' shapes differ", t->name);
+    } else if (ab->mode == ABL_COPY && ab->src) {
         /* a patch: the same tensor of another run of the same shape */
         const TraceEntry *o = acts_find(ab->src, ab->other);
         if (!o || !acts_computed(ab->src, o)) return gr_fail(e, "the run patched from has no '%s'", ab->other);

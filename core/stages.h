@@ -47,6 +47,8 @@ const char *abl_mode_help(AblMode m);
 /* Can the mode be applied one new position at a time (generation with the KV cache)?
  * ABL_MEAN needs every position of a run at once. */
 int abl_incremental(AblMode m);
+/* The same for one ablation: mean:RUN reads another run, so it is (its mean is fixed). */
+int abl_incremental_ab(const Ablation *ab);
 /* Whether ablating target this way is allowed and has an effect; -1 with the reason if not. */
 int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e);
 

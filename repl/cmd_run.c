@@ -453,16 +453,16 @@ int cmd_generate(Session *s, const Args *a, GrErr *e)
     const char *why_nocache = NULL;
     GrErr ke;
     for (int i = 0; i < s->nabl; i++)
-        if (s->abl[i].src)
+        if (s->abl[i].src && s->abl[i].mode == ABL_COPY)
             return gr_fail(e, "generate: %s is patched from a kept run, whose positions end where it ended ('unpatch' "
                               "first)", s->abl[i].target), CMD_ERR;
     for (int i = 0; i < s->nabl; i++)
-        if (!abl_incremental(s->abl[i].mode) && !nocache) {
+        if (!abl_incremental_ab(&s->abl[i]) && !nocache) {
             nocache = 1;
             why_nocache = s->abl[i].target;
         }
     for (int i = 0; i < s->nabl; i++)
-        if (abl_incremental(s->abl[i].mode) && kv_check_ablations(&s->abl[i], 1, &ke))
+        if (abl_incremental_ab(&s->abl[i]) && kv_check_ablations(&s->abl[i], 1, &ke))
             return gr_fail(e, "generate: %s", ke.msg), CMD_ERR;
     const FieldVal *pv = arg(a, "prompt");
     const char *prompt = pv->given ? pv->s : NULL;
@@ -586,7 +586,11 @@ int cmd_ablate(Session *s, const Args *a, GrErr *e)
     if (abl_parse_target(&ab, nm->s, &pe)) return gr_fail(e, "ablate: %s", pe.msg), CMD_ERR;
     const char *m = md->s;
     FieldDef modes = {.name = "MODE", .kind = FK_CHOICE, .choices = abl_mode_choices()};
-    if (!strncmp(m, "copy:", 5) && m[5] && strlen(m + 5) < sizeof ab.other) {
+    if (!strncmp(m, "mean:", 5) && m[5]) {
+        /* the mean over a kept run's positions */
+        ab.mode = ABL_MEAN;
+        if (!(ab.src = runs_get(s, m + 5, e))) return CMD_ERR;
+    } else if (!strncmp(m, "copy:", 5) && m[5] && strlen(m + 5) < sizeof ab.other) {
         ab.mode = ABL_COPY;
         strcpy(ab.other, m + 5);
     } else {

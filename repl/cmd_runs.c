@@ -184,7 +184,7 @@ int cmd_diff(Session *s, const Args *a, GrErr *e)
 static int count_patches(const Session *s)
 {
     int n = 0;
-    for (int i = 0; i < s->nabl; i++) n += s->abl[i].src != NULL;
+    for (int i = 0; i < s->nabl; i++) n += s->abl[i].src != NULL && s->abl[i].mode == ABL_COPY;
     return n;
 }
 
@@ -221,7 +221,7 @@ static int unpatch_all(Session *s)
 {
     int k = 0, n = 0;
     for (int i = 0; i < s->nabl; i++) {
-        if (s->abl[i].src) n++;
+        if (s->abl[i].src && s->abl[i].mode == ABL_COPY) n++;
         else s->abl[k++] = s->abl[i];
     }
     s->nabl = k;
@@ -375,7 +375,7 @@ int cmd_unpatch(Session *s, const Args *a, GrErr *e)
     abl_name(&want, wn, sizeof wn);
     for (int i = 0; i < s->nabl; i++) {
         abl_name(&s->abl[i], hn, sizeof hn);
-        if (!s->abl[i].src || strcmp(hn, wn)) continue;
+        if (!s->abl[i].src || s->abl[i].mode != ABL_COPY || strcmp(hn, wn)) continue;
         memmove(&s->abl[i], &s->abl[i + 1], sizeof(Ablation) * (size_t)(s->nabl - i - 1));
         s->nabl--;
         if (s->trace) s->trace->nabl = s->nabl;

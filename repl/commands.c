@@ -249,7 +249,7 @@ static const FieldDef ABLATE_POS[] = {
     {.name = "name", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "NAME[h=N,t=N]",
      .help = "a trace tensor, or one head / one position of it (without one: list the ablations)"},
     {.name = "mode", .kind = FK_STR, OPT_POS, .choices_fn = abl_mode_choices, .comp = COMP_CHOICES,
-     .meta = "zero|mean|identity|copy:OTHER|uniform", .help = "how it is replaced"},
+     .meta = "zero|mean|mean:RUN|identity|copy:OTHER|uniform", .help = "how it is replaced"},
     END};
 static const FieldDef UNABLATE_POS[] = {
     {.name = "name", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "NAME", .def = "every ablation",
@@ -369,6 +369,7 @@ const Command COMMANDS[] = {
     {"ablate", cmd_ablate, ABLATE_POS, NULL, NULL, NULL, "replace a tensor in the forward pass (run, step, generate)",
      "  zero       all zeros\n"
      "  mean       every position replaced by the mean over the run's positions\n"
+     "  mean:RUN   ... by the mean over a kept run's positions (run --as RUN TEXT)\n"
      "  identity   q, k or v replaced by the projection's input (W = I, b = 0)\n"
      "  copy:OTHER a copy of another tensor of the same shape, computed no later\n"
      "  uniform    attention patterns: 1/(i+1) over the causal past of query i\n"

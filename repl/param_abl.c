@@ -180,7 +180,8 @@ void abl_describe(const Session *s, int i, char *buf, size_t n)
         for (int k = 0; k < s->nruns; k++)
             if (s->runs[k].a == a->src) from = s->runs[k].name;
         abl_name(a, name, sizeof name);
-        snprintf(buf, n, "%s patched from %s", name, from);
+        if (a->mode == ABL_MEAN) snprintf(buf, n, "%s mean:%s", name, from);
+        else snprintf(buf, n, "%s patched from %s", name, from);
         return;
     }
     field_choice(&(FieldDef){.choices = abl_mode_choices()}, (int)a->mode, mode, sizeof mode);

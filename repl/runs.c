@@ -107,7 +107,9 @@ int runs_drop(Session *s, const char *name, GrErr *e)
     if (i < 0) return runs_get(s, name, e) ? gr_fail(e, "'last' is not a kept run") : -1;
     for (int k = 0; k < s->nabl; k++)
         if (s->abl[k].src == s->runs[i].a)
-            return gr_fail(e, "runs drop %s: a patch reads from it ('unpatch' first)", name);
+            return gr_fail(e, "runs drop %s: %s reads from it ('%s' first)", name,
+                           s->abl[k].mode == ABL_MEAN ? "a mean ablation" : "a patch",
+                           s->abl[k].mode == ABL_MEAN ? "unablate" : "unpatch");
     acts_free(s->m, s->runs[i].a);
     free(s->runs[i].text);
     memmove(&s->runs[i], &s->runs[i + 1], sizeof s->runs[0] * (size_t)(s->nruns - i - 1));
