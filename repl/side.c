@@ -3,6 +3,7 @@
 #define NCURSES_WIDECHAR 1
 
 #include "side.h"
+#include "pictures.h"
 #include "param_abl.h"
 #include "stages.h"
 
@@ -45,7 +46,11 @@ void side_draw(const Screen *sc, Session *s, int top, int bottom, int x, int w)
     line(&p, "MODEL", ST_HEAD);
     if (s->m) {
         const GptConfig *c = &s->m->cfg;
-        line(&p, s->model_name[0] ? s->model_name : "(unnamed)", ST_BOLD);
+        StrBuf nm;
+        sb_init(&nm);
+        pic_model_desc(s, &nm); /* a file by its base name */
+        line(&p, nm.s ? nm.s : "(unnamed)", ST_BOLD);
+        sb_free(&nm);
         snprintf(buf, sizeof buf, "%d layer%s · %d head%s · d %d", c->n_layer, c->n_layer == 1 ? "" : "s", c->n_head,
                  c->n_head == 1 ? "" : "s", c->d);
         line(&p, buf, ST_PLAIN);

@@ -24,6 +24,7 @@
 #include "lineedit.h"
 #include "pane.h"
 #include "screen.h"
+#include "pictures.h"
 #include "session.h"
 #include "side.h"
 
@@ -139,7 +140,13 @@ static void draw_title(void)
     screen_fill(&T.sc, 0, 0, T.cols, ts);
     char left[512], right[160];
     int k = snprintf(left, sizeof left, " gptrepl");
-    if (s->m) k += snprintf(left + k, sizeof left - (size_t)k, " · %s · %s", s->model_name, s->m->be->name);
+    if (s->m) {
+        StrBuf nm;
+        sb_init(&nm);
+        pic_model_desc(s, &nm);
+        k += snprintf(left + k, sizeof left - (size_t)k, " · %s · %s", nm.s ? nm.s : "", s->m->be->name);
+        sb_free(&nm);
+    }
     else k += snprintf(left + k, sizeof left - (size_t)k, " · no model");
     if (s->trace && s->trace->nstages > 0 && !T.side_on && k < (int)sizeof left) {
         if (s->trace->next < s->trace->nstages)
