@@ -48,6 +48,7 @@ struct BackScratch {
     float *dpat, *dsc;    /* (B, H, T, T) */
     float *dact, *dfc;    /* (N, 4C), mlp=on */
     float *dlogits;       /* (N, V) */
+    float *dtmp;          /* (N, C): an ablated sublayer output's gradient, when it aliases the residual's */
 };
 
 /* Lays out (or counts, when base is NULL) the scratch buffers; returns floats. */
@@ -73,6 +74,7 @@ static size_t scratch_layout(const GptConfig *c, int B, int T, BackScratch *s, f
     TAKE(dact, c->mlp ? 4 * N * C : 0);
     TAKE(dfc, c->mlp ? 4 * N * C : 0);
     TAKE(dlogits, N * (size_t)c->vocab);
+    TAKE(dtmp, N * C);
 #undef TAKE
     return off;
 }
@@ -130,22 +132,39 @@ typedef struct {
     Acts *g; /* when not NULL: d(loss)/d(trace tensor) is copied into g's entry of that name */
 } Bw;
 
-/* Keeps a copy of d(name) (layer l, or -1) in w->g, when asked for: the whole (B, T, ...)
- * buffer, so g's entry reads as the tensor's gradient. Marks it kept (stage 0). */
-static void keep(Bw *w, const char *name, int l, const float *d)
+/* d(name) (layer l, or -1) is in d: kept in w->g when asked for (the whole (B, T, ...)
+ * buffer, so g's entry reads as the tensor's gradient), then passed back through the
+ * ablations of that tensor in force. d is changed in place, unless alias (d is also the
+ * residual stream's gradient): then the ablated gradient goes to tmp. Returns where it is. */
+static float *through(Bw *w, const char *name, int l, float *d, int alias)
 {
-    if (!w->g) return;
     char full[48];
     if (l >= 0) snprintf(full, sizeof full, "L%d.%s", l, name);
     else snprintf(full, sizeof full, "%s", name);
-    TraceEntry *t = (TraceEntry *)acts_find(w->g, full);
-    if (!t) return;
-    w->be->copy(t->data, d, t->per_batch * (size_t)w->B * sizeof(float));
-    t->stage = 0;
+    if (w->g) {
+        TraceEntry *t = (TraceEntry *)acts_find(w->g, full);
+        if (t) {
+            w->be->copy(t->data, d, t->per_batch * (size_t)w->B * sizeof(float));
+            t->stage = 0;
+        }
+    }
+    float *out = d;
+    for (int i = 0; i < w->a->nabl; i++) {
+        const Ablation *ab = &w->a->abl[i];
+        if (strcmp(ab->target, full)) continue;
+        if (alias && out == d) {
+            out = w->s->dtmp;
+            w->be->copy(out, d, w->NC * sizeof(float));
+        }
+        abl_backward(w->a, ab, out);
+    }
+    return out;
 }
 
+static void keep(Bw *w, const char *name, int l, float *d) { (void)through(w, name, l, d, 0); }
+
 /* Attention sublayer: dattn is d(L.attn); xin the qkv matmul's input; dxin += d(xin). */
-static void attn_backward(Bw *w, int l, const float *dattn, const float *xin, float *dxin)
+static void attn_backward(Bw *w, int l, float *dattn, const float *xin, float *dxin)
 {
     const Backend *be = w->be;
     BackScratch *s = w->s;
@@ -154,7 +173,7 @@ static void attn_backward(Bw *w, int l, const float *dattn, const float *xin, fl
     LayerParams *G = &w->m->g.layer[l];
     int N = w->N, C = w->C, B = w->B, H = w->H, T = w->T, hd = w->hd;
     size_t nb = w->NC * sizeof(float);
-    keep(w, "attn", l, dattn);
+    dattn = through(w, "attn", l, dattn, 1); /* dattn is also the residual stream's gradient */
     be->zero(s->dctx, nb);
     be->matmul_backward(s->dctx, G->projw, G->projb, dattn, la->ctx, P->projw, N, C, C);
     keep(w, "ctx", l, s->dctx);
@@ -176,7 +195,7 @@ static void attn_backward(Bw *w, int l, const float *dattn, const float *xin, fl
 
 /* MLP sublayer: dmlp is d(L.mlp); xin the fc matmul's input; dxin += d(xin).
  * dmlp may alias dxin: it is read only before dxin is written. */
-static void mlp_backward(Bw *w, int l, const float *dmlp, const float *xin, float *dxin)
+static void mlp_backward(Bw *w, int l, float *dmlp, const float *xin, float *dxin)
 {
     const Backend *be = w->be;
     BackScratch *s = w->s;
@@ -185,7 +204,7 @@ static void mlp_backward(Bw *w, int l, const float *dmlp, const float *xin, floa
     LayerParams *G = &w->m->g.layer[l];
     int N = w->N, C = w->C;
     size_t n4 = 4 * w->NC;
-    keep(w, "mlp", l, dmlp);
+    dmlp = through(w, "mlp", l, dmlp, 1);
     be->zero(s->dact, n4 * sizeof(float));
     be->matmul_backward(s->dact, G->fcprojw, G->fcprojb, dmlp, la->act, P->fcprojw, N, 4 * C, C);
     keep(w, w->m->cfg.relu ? "relu" : "gelu", l, s->dact);
@@ -263,6 +282,8 @@ static int backward_impl(Model *m, Acts *a, BackScratch *s, float loss_scale, Ac
         return gr_fail(e, "internal: backward scratch is for another batch shape");
     if (a->K != a->T || a->p0 != 0) return gr_fail(e, "internal: backward needs a whole run (K = T, p0 = 0)");
     if (a->n_targets <= 0) return gr_fail(e, "nothing to learn from: no position has a target token");
+    for (int i = 0; i < a->nabl; i++)
+        if (abl_backward_ok(&a->abl[i], e)) return -1;
     Bw w = {.m = m, .a = a, .s = s, .be = m->be, .B = a->B, .T = a->T, .C = c->d, .H = c->n_head, .g = g};
     w.hd = w.C / w.H;
     w.N = w.B * w.T;

@@ -503,6 +503,52 @@ static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
     }
 }
 
+/* ---------------- ablations in the backward pass ---------------- */
+
+int abl_backward_ok(const Ablation *ab, GrErr *e)
+{
+    const char *dot = strrchr(ab->target, '.'), *suffix = ab->target[0] == 'L' && dot ? strchr(ab->target, '.') + 1
+                                                                                    : ab->target;
+    static const char *const SKIPPED[] = {"ln1.xhat", "ln2.xhat", "lnf.xhat", "masked", "probs", "losses"};
+    for (size_t i = 0; i < sizeof SKIPPED / sizeof SKIPPED[0]; i++)
+        if (!strcmp(suffix, SKIPPED[i]))
+            return gr_fail(e, "the backward pass steps over %s in a fused operation, so it cannot go through its "
+                              "ablation ('unablate %s' first)", ab->target, ab->target);
+    if (ab->mode == ABL_IDENTITY || (ab->mode == ABL_COPY && !ab->src))
+        return gr_fail(e, "the backward pass does not go through %s ablations yet (%s; 'unablate' it first)",
+                       ab->mode == ABL_IDENTITY ? "identity" : "copy:OTHER", ab->target);
+    if (ab->mode == ABL_MEAN && !ab->src && (ab->only_head || ab->only_pos))
+        return gr_fail(e, "the backward pass does not go through a mean ablation of one head or position yet (%s)",
+                       ab->target);
+    return 0;
+}
+
+void abl_backward(const Acts *a, const Ablation *ab, float *d)
+{
+    const TraceEntry *t = acts_find(a, ab->target);
+    if (!t) return;
+    const Backend *be = a->m->be;
+    Region r = region_of(a, t);
+    r.base = d + (r.base - t->data); /* the gradient has the tensor's layout */
+    if (ab->mode == ABL_MEAN && !ab->src) {
+        /* x'_t = mean_s x_s: d x_s = mean_t d x'_t, the same op on the gradient */
+        be->mean_rows(r.base, (int)r.groups, (int)r.rows, (int)r.cols);
+        return;
+    }
+    /* zero, uniform, a patch, mean:RUN: the ablated part no longer depends on its inputs */
+    const GptConfig *c = &a->m->cfg;
+    int H = c->n_head, hd = c->d / H;
+    size_t c0 = 0, c1 = r.cols;
+    if (ab->only_head && is_ctx(t->def)) c0 = (size_t)ab->head * hd, c1 = c0 + (size_t)hd;
+    for (size_t g = 0; g < r.groups; g++) {
+        if (ab->only_head && head_groups(t->def) && (int)(g % (size_t)H) != ab->head) continue;
+        for (size_t row = 0; row < r.rows; row++) {
+            if (ab->only_pos && a->p0 + (int)row != ab->pos) continue;
+            be->zero(r.base + g * r.gstride + row * r.cols + c0, (c1 - c0) * sizeof(float));
+        }
+    }
+}
+
 int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e)
 {
     const TraceEntry *t = acts_find(a, ab->target);

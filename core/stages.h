@@ -52,6 +52,11 @@ int abl_incremental_ab(const Ablation *ab);
 /* Whether ablating target this way is allowed and has an effect; -1 with the reason if not. */
 int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e);
 
+/* The backward pass through an ablation: may it, and d (the gradient of ab's target, in
+ * the tensor's layout) becomes the gradient of what the ablation replaced. */
+int abl_backward_ok(const Ablation *ab, GrErr *e);
+void abl_backward(const Acts *a, const Ablation *ab, float *d);
+
 /* Builds a->stages for a's model (acts_new does it). */
 int stages_build(Acts *a, GrErr *e);
 /* Runs the next stage (and the ablations of what it wrote); returns its index, -1 when done. */

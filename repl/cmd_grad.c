@@ -5,6 +5,7 @@
 #include "backward.h"
 #include "gradcheck.h"
 #include "names.h"
+#include "stages.h"
 #include "pictures.h"
 
 #include <math.h>
@@ -16,9 +17,10 @@ static int need_finished(Session *s, const char *who, GrErr *e)
     if (need_run(s, e)) return -1;
     if (s->trace->next < s->trace->nstages) return gr_fail(e, "%s: the run has not finished ('continue' runs the rest)", who);
     if (s->trace->T < 2) return gr_fail(e, "%s: the run has one token, so no prediction to take a loss of", who);
-    if (s->nabl)
-        return gr_fail(e, "%s: the backward pass does not go through trace ablations yet ('unablate' first; weight "
-                          "ablations are fine)", who);
+    for (int i = 0; i < s->nabl; i++) {
+        GrErr be;
+        if (abl_backward_ok(&s->abl[i], &be)) return gr_fail(e, "%s: %s", who, be.msg);
+    }
     return 0;
 }
 
@@ -42,6 +44,8 @@ int cmd_backward(Session *s, const Args *a, GrErr *e)
         return CMD_ERR;
     }
     int rc = acts_set_tokens(m, act, s->trace->tokens_host, NULL, e);
+    act->abl = s->abl; /* ablations and patches in force, forwards and backwards */
+    act->nabl = s->nabl;
     if (!rc) rc = acts_run(act, e);
     if (!rc) {
         model_zero_grad(m);
@@ -77,8 +81,8 @@ int cmd_backward(Session *s, const Args *a, GrErr *e)
             }
     }
     free(gv);
-    sb_printf(&s->out, "backward: d loss / d every parameter for loss %.4f over %d prediction%s; |grad| = %.4g\n", loss,
-              nt, nt == 1 ? "" : "s", sqrt(total));
+    sb_printf(&s->out, "backward: d loss / d every parameter for loss %.4f over %d prediction%s; |grad| = %.4g%s\n",
+              loss, nt, nt == 1 ? "" : "s", sqrt(total), s->nabl ? " (through the ablations in force)" : "");
     sb_puts(&s->out, "  largest:");
     for (int k = 0; k < 3 && best[k] >= 0; k++) sb_printf(&s->out, "%s %s %.4g", k ? "," : "", m->info[best[k]].name, norms[k]);
     sb_puts(&s->out, "\n  look at them as grad.NAME: show grad.wte, hist grad.L0.attn.qkv.w, and the trace's: heatmap "
@@ -93,7 +97,7 @@ int cmd_gradcheck(Session *s, const Args *a, GrErr *e)
     int n = (int)arg_int(a, "n", 6);
     GradCheckEntry *r = calloc((size_t)n, sizeof *r);
     if (!r) return gr_fail(e, "gradcheck: out of memory"), CMD_ERR;
-    int rc = gradcheck_param(s->m, s->trace->tokens_host, s->trace->T, NULL, 0, name, n, s->seed, r, e);
+    int rc = gradcheck_param(s->m, s->trace->tokens_host, s->trace->T, s->abl, s->nabl, name, n, s->seed, r, e);
     if (rc) {
         free(r);
         return CMD_ERR;

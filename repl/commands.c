@@ -353,8 +353,10 @@ const Command COMMANDS[] = {
      "  prev and first read the last run's patterns; induction runs n random tokens twice\n"
      "  (seeded by 'seed') with ablations in force, and averages the attention from each\n"
      "  token of the second copy to the token after its first occurrence"},
-    {"backward", cmd_backward, NULL, NULL, NULL, NULL, "gradients of the last run's loss: grad.NAME for every parameter",
-     "  after train, grad.NAME is the last step's gradient (before clipping)"},
+    {"backward", cmd_backward, NULL, NULL, NULL, NULL,
+     "gradients of the last run's loss: grad.NAME for every parameter and trace tensor",
+     "  ablations and patches in force, backwards too (what they make constant passes nothing back);\n"
+     "  after train, grad.PARAM is the last step's gradient (before clipping)"},
     {"gradcheck", cmd_gradcheck, GRADCHECK_POS, NULL, NULL, NULL, "backprop against finite differences, entry by entry",
      NULL},
     {"generate", cmd_generate, GENERATE_POS, GENERATE_OPTS, NULL, NULL, "stream N tokens through the KV cache",

@@ -406,15 +406,33 @@ static double loss_nudged(Acts *a, const TraceEntry *t, size_t k, float h)
 TEST(trace_gradients_against_finite_differences)
 {
     GrErr e = {{0}};
-    for (int post = 0; post < 2; post++) {
+    /* the third pass: Pre-LN with ablations and a patch in force, backwards too */
+    for (int post = 0; post < 3; post++) {
         GptConfig c;
         cfg_preset(&c, "tiny", &e);
-        c.n_layer = 2, c.d = 16, c.ctx = 12, c.post_norm = post;
+        c.n_layer = 2, c.d = 16, c.ctx = 12, c.post_norm = post == 1;
         Model *m = model_new(&c, &backend_cpu, &e);
         model_init_random(m, 31);
         for (size_t i = 0; i < m->total; i++) m->params[i] *= 4.0f; /* away from uniform attention */
         int tok[10] = {5, 17, 33, 2, 71, 40, 12, 9, 88, 61};
-        Acts *a = acts_new(m, 1, 10, &e), *g = acts_new(m, 1, 10, &e);
+        Acts *a = acts_new(m, 1, 10, &e), *g = acts_new(m, 1, 10, &e), *src = NULL;
+        Ablation ab[6];
+        memset(ab, 0, sizeof ab);
+        if (post == 2) {
+            int tok2[10] = {5, 17, 33, 2, 70, 40, 12, 9, 88, 61};
+            src = acts_new(m, 1, 10, &e);
+            CHECK(acts_set_tokens(m, src, tok2, NULL, &e) == 0 && acts_run(src, &e) == 0);
+            const char *spec[6] = {"L0.pattern[h=1]", "L1.ctx[h=0,t=3]", "L0.attn", "L1.mlp", "L0.resid[t=6]", "L1.q[h=2]"};
+            AblMode mode[6] = {ABL_UNIFORM, ABL_ZERO, ABL_MEAN, ABL_ZERO, ABL_COPY, ABL_ZERO};
+            for (int k = 0; k < 6; k++) {
+                CHECK(abl_parse_target(&ab[k], spec[k], &e) == 0);
+                ab[k].mode = mode[k];
+                if (mode[k] == ABL_COPY) ab[k].src = src, memcpy(ab[k].other, ab[k].target, sizeof ab[k].other);
+                CHECK(acts_check_ablation(a, &ab[k], &e) == 0 && abl_backward_ok(&ab[k], &e) == 0);
+            }
+            a->abl = ab;
+            a->nabl = 6;
+        }
         CHECK(acts_set_tokens(m, a, tok, NULL, &e) == 0 && acts_run(a, &e) == 0);
         model_zero_grad(m);
         CHECK(model_backward_trace(m, a, g, &e) == 0);
@@ -448,10 +466,18 @@ TEST(trace_gradients_against_finite_differences)
         }
         acts_rewind(a);
         acts_run(a, &e);
-        printf("trace gradients %s-LN: %d tensors kept, %d entries against finite differences, %d outside\n",
-               post ? "post" : "pre", kept, tested, bad);
+        printf("trace gradients %s: %d tensors kept, %d entries against finite differences, %d outside\n",
+               post == 1 ? "Post-LN" : post ? "Pre-LN, 5 ablations and a patch in force" : "Pre-LN", kept, tested, bad);
         CHECK(bad == 0);
-        CHECK(kept >= 2 + 14 * 2 - (post ? 2 : 0));
+        CHECK(kept >= 2 + 14 * 2 - (post == 1 ? 2 : 0));
+        if (post == 2) {
+            /* nothing flows back through what an ablation made constant: L1.mlp zeroed, so its
+             * weights get no gradient; the patched position's upstream neither */
+            double gs = 0;
+            const ParamInfo *pf = model_find_param(m, "L1.mlp.fc.w");
+            for (size_t k = 0; k < pf->numel; k++) gs += fabs(m->grads[pf->offset + k]);
+            CHECK(gs == 0);
+        }
         /* closed forms: d(embed) is d(wpe) row by row; each logits row's gradient sums to 0 */
         const TraceEntry *ge = acts_find(g, "embed"), *gl = acts_find(g, "logits");
         double md = 0, rs = 0;
@@ -466,8 +492,17 @@ TEST(trace_gradients_against_finite_differences)
         CHECK(rs < 1e-6);
         acts_free(m, a);
         acts_free(m, g);
+        if (src) acts_free(m, src);
         model_free(m);
     }
+    /* refused where the backward pass cannot follow */
+    Ablation bad;
+    memset(&bad, 0, sizeof bad);
+    CHECK(abl_parse_target(&bad, "L0.masked", &e) == 0);
+    CHECK(abl_backward_ok(&bad, &e) == -1 && strstr(e.msg, "fused"));
+    CHECK(abl_parse_target(&bad, "L0.q", &e) == 0);
+    bad.mode = ABL_IDENTITY;
+    CHECK(abl_backward_ok(&bad, &e) == -1 && strstr(e.msg, "identity"));
 }
 
 int main(void)
