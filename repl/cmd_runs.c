@@ -254,6 +254,14 @@ static int sweep(Session *s, const char *pattern, const char *an, const char *bn
     const char *star = strstr(pattern, "L*.");
     int L = s->m->cfg.n_layer, T = B->T, nl = star ? L : 1;
     if (count_patches(s)) return gr_fail(e, "patch sweep: 'unpatch' the patches in force first");
+    /* head-shaped tensors (q k v scores masked pattern, and ctx's head columns): one row per
+     * layer and head */
+    const char *base = star ? star + 3 : strrchr(pattern, '.') ? strrchr(pattern, '.') + 1 : pattern;
+    static const char *const HEADED[] = {"q", "k", "v", "scores", "masked", "pattern", "ctx"};
+    int nh = 1;
+    for (size_t k = 0; k < sizeof HEADED / sizeof HEADED[0]; k++)
+        if (!strcmp(base, HEADED[k])) nh = s->m->cfg.n_head;
+    int rows = nl * nh;
     /* the text B ran on */
     const char *btext = NULL;
     for (int i = 0; i < s->nruns; i++)
@@ -264,22 +272,27 @@ static int sweep(Session *s, const char *pattern, const char *an, const char *bn
     s->trace = NULL; /* each cell runs on its own trace; the last run comes back after */
     Pic p;
     pic_init(&p);
-    p.data = malloc(sizeof(float) * (size_t)nl * T);
-    p.rlab = calloc((size_t)nl, sizeof(char *));
-    p.nrlab = nl;
+    p.data = malloc(sizeof(float) * (size_t)rows * T);
+    p.rlab = calloc((size_t)rows, sizeof(char *));
+    p.nrlab = rows;
     int rc = p.data && p.rlab ? 0 : gr_fail(e, "out of memory");
     double clean = NAN;
-    for (int l = 0; l < nl && !rc; l++) {
-        char tname[64];
+    for (int r = 0; r < rows && !rc; r++) {
+        int l = r / nh, h = r % nh;
+        char tname[64], lab[80];
         if (star) snprintf(tname, sizeof tname, "%.*sL%d.%s", (int)(star - pattern), pattern, l, star + 3);
         else snprintf(tname, sizeof tname, "%s", pattern);
-        p.rlab[l] = strdup(star ? tname + (star - pattern) : tname);
+        if (nh > 1) snprintf(lab, sizeof lab, "L%d.h%d", star ? l : 0, h);
+        else snprintf(lab, sizeof lab, "%s", star ? tname + (star - pattern) : tname);
+        if (nh > 1 && !star) snprintf(lab, sizeof lab, "h%d", h);
+        p.rlab[r] = strdup(lab);
         for (int t = 0; t < T && !rc; t++) {
             Acts *run = session_new_trace(s, btext, e);
             if (!run) { rc = -1; break; }
             s->trace = run;
             char spec[96];
-            snprintf(spec, sizeof spec, "%s[t=%d]", tname, t);
+            if (nh > 1) snprintf(spec, sizeof spec, "%s[h=%d,t=%d]", tname, h, t);
+            else snprintf(spec, sizeof spec, "%s[t=%d]", tname, t);
             rc = add_patch(s, spec, A, an, 1, e);
             if (!rc) run->abl = s->abl, run->nabl = s->nabl, rc = acts_run(run, e);
             double m = NAN;
@@ -293,7 +306,7 @@ static int sweep(Session *s, const char *pattern, const char *an, const char *bn
             }
             s->trace = NULL;
             acts_free(s->m, run);
-            p.data[(size_t)l * T + t] = (float)m;
+            p.data[(size_t)r * T + t] = (float)m;
         }
     }
     s->trace = saved;
@@ -319,15 +332,17 @@ static int sweep(Session *s, const char *pattern, const char *an, const char *bn
         int norm = fabs(cm - clean) > 1e-9;
         double raw_best = NAN;
         int bi = 0;
-        for (int i = 0; i < nl * T; i++) {
+        for (int i = 0; i < rows * T; i++) {
             if (i == 0 || p.data[i] > raw_best) raw_best = p.data[i], bi = i;
-            p.data[i] = norm ? (float)((p.data[i] - clean) / (cm - clean)) : (float)(p.data[i] - clean);
+            /* in float, as the cells were kept: a patch that changed nothing is exactly 0 */
+            float d = p.data[i] - (float)clean;
+            p.data[i] = norm ? (float)(d / ((float)cm - (float)clean)) : d;
         }
         sb_printf(&p.title, "Patching %s from %s into %s · %s", pattern, an, bn, metric);
         if (norm) sb_printf(&p.subtitle, "colour: the fraction restored, (metric - %s) / (%s - %s): 0 as %s, 1 as %s", bn, an, bn, bn, an);
         else sb_printf(&p.subtitle, "colour: the metric minus %s's (%s and %s agree on it)", bn, an, bn);
         sb_printf(&p.note, "metric on %s %.4g, on %s %.4g", an, cm, bn, clean);
-        p.heat = (VizHeatmap){.data = p.data, .rows = nl, .cols = T, .row_labels = (const char *const *)p.rlab,
+        p.heat = (VizHeatmap){.data = p.data, .rows = rows, .cols = T, .row_labels = (const char *const *)p.rlab,
                               .col_labels = (const char *const *)p.labels, .title = p.title.s, .subtitle = p.subtitle.s,
                               .note = p.note.s, .row_title = "patched", .col_title = "position"};
         viz_heatmap_pick_scale(&p.heat, VIZ_DATA_SIGNED, VIZ_SCALE_DEFAULT, 0);
