@@ -18,14 +18,18 @@ int kv_check_ablations(const Ablation *abl, int nabl, GrErr *e)
     return 0;
 }
 
-KVCache *kv_new(Model *m, const Ablation *abl, int nabl, GrErr *e)
+KVCache *kv_new(Model *m, const Ablation *abl, int nabl, GrErr *e) { return kv_new_batch(m, 1, abl, nabl, e); }
+
+KVCache *kv_new_batch(Model *m, int B, const Ablation *abl, int nabl, GrErr *e)
 {
     if (kv_check_ablations(abl, nabl, e)) return NULL;
+    if (B < 1) return gr_fail(e, "a batch of %d sequences", B), NULL;
     KVCache *c = calloc(1, sizeof *c);
     if (!c) { gr_fail(e, "out of memory"); return NULL; }
+    c->B = B;
     c->cap = m->cfg.ctx;
-    c->tokens = calloc((size_t)c->cap, sizeof(int));
-    c->a = c->tokens ? acts_new_window(m, 1, 1, c->cap, e) : NULL;
+    c->tokens = calloc((size_t)c->cap * B, sizeof(int));
+    c->a = c->tokens ? acts_new_window(m, B, 1, c->cap, e) : NULL;
     if (!c->a) {
         if (!c->tokens) gr_fail(e, "out of memory");
         kv_free(m, c);
@@ -51,34 +55,48 @@ void kv_free(Model *m, KVCache *c)
 
 void kv_reset(KVCache *c) { c->len = 0; }
 
-/* One position: the token's row through every stage up to the logits. */
-static int one_token(Model *m, KVCache *c, int token, int pos, float *logits, GrErr *e)
+/* One position of every sequence: their rows through every stage up to the logits. */
+static int one_step(Model *m, KVCache *c, const int *toks, int pos, float *logits, GrErr *e)
 {
     Acts *a = c->a;
     a->p0 = pos;
-    a->tokens_host[0] = token;
-    m->be->upload(a->tokens, a->tokens_host, sizeof(int));
+    memcpy(a->tokens_host, toks, sizeof(int) * (size_t)c->B);
+    m->be->upload(a->tokens, a->tokens_host, sizeof(int) * (size_t)c->B);
     acts_rewind(a);
     if (acts_run_until(a, "probs", e)) return -1;
-    if (logits) m->be->download(logits, a->logits, sizeof(float) * (size_t)m->cfg.vocab);
+    if (logits) m->be->download(logits, a->logits, sizeof(float) * (size_t)c->B * m->cfg.vocab);
     return 0;
 }
 
 int kv_forward(Model *m, KVCache *c, int token, float *logits, GrErr *e)
 {
-    if (token < 0 || token >= m->cfg.vocab)
-        return gr_fail(e, "token id %d is outside the vocabulary (0..%d)", token, m->cfg.vocab - 1);
+    if (c->B != 1) return gr_fail(e, "internal: kv_forward on a batch of %d", c->B);
+    return kv_forward_batch(m, c, &token, logits, e);
+}
+
+int kv_forward_batch(Model *m, KVCache *c, const int *toks, float *logits, GrErr *e)
+{
+    int B = c->B;
+    for (int b = 0; b < B; b++)
+        if (toks[b] < 0 || toks[b] >= m->cfg.vocab)
+            return gr_fail(e, "token id %d is outside the vocabulary (0..%d)", toks[b], m->cfg.vocab - 1);
     if (c->len == c->cap) {
         /* Slide: keep the most recent half of the window and re-encode it at positions 0.. */
         int keep = c->cap / 2;
-        memmove(c->tokens, c->tokens + c->len - keep, sizeof(int) * (size_t)keep);
-        for (int i = 0; i < keep; i++)
-            if (one_token(m, c, c->tokens[i], i, NULL, e)) return -1;
+        int *step = malloc(sizeof(int) * (size_t)B);
+        if (!step) return gr_fail(e, "out of memory");
+        for (int b = 0; b < B; b++)
+            memmove(c->tokens + (size_t)b * c->cap, c->tokens + (size_t)b * c->cap + c->len - keep, sizeof(int) * (size_t)keep);
+        for (int i = 0; i < keep; i++) {
+            for (int b = 0; b < B; b++) step[b] = c->tokens[(size_t)b * c->cap + i];
+            if (one_step(m, c, step, i, NULL, e)) { free(step); return -1; }
+        }
+        free(step);
         c->len = keep;
         c->slides++;
     }
-    c->tokens[c->len] = token;
-    if (one_token(m, c, token, c->len, logits, e)) return -1;
+    for (int b = 0; b < B; b++) c->tokens[(size_t)b * c->cap + c->len] = toks[b];
+    if (one_step(m, c, toks, c->len, logits, e)) return -1;
     c->len++;
     return 0;
 }

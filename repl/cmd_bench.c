@@ -79,29 +79,39 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
         free(pat);
     }
     acts_free(m, t);
-    /* generation with the KV cache, B = 1 */
-    KVCache *kv = kv_new(m, NULL, 0, e);
-    float *lg = malloc(sizeof(float) * m->cfg.vocab);
-    if (!kv || !lg) {
+    /* generation with the KV cache at B = 1, 4 and 16 sequences side by side: latency
+     * (tokens/s of one sequence) against throughput (of all of them) */
+    static const int GEN_B[] = {1, 4, 16};
+    double gen_tok_s[3] = {0, 0, 0};
+    int ngen = m->cfg.ctx < 128 ? m->cfg.ctx - 1 : 128;
+    for (int gi = 0; gi < 3; gi++) {
+        int GB = GEN_B[gi];
+        KVCache *kv = kv_new_batch(m, GB, NULL, 0, e);
+        float *lg = kv ? malloc(sizeof(float) * (size_t)GB * m->cfg.vocab) : NULL;
+        int *tk = lg ? malloc(sizeof(int) * (size_t)GB) : NULL;
+        if (!tk) {
+            kv_free(m, kv);
+            free(lg);
+            free(ids);
+            return kv ? gr_fail(e, "bench: out of memory"), CMD_ERR : CMD_ERR;
+        }
+        for (int b = 0; b < GB; b++) tk[b] = ids[0];
+        kv_forward_batch(m, kv, tk, lg, e);
+        t0 = now_ms();
+        for (int i = 0; i < ngen; i++) {
+            for (int b = 0; b < GB; b++) tk[b] = argmax_f(lg + (size_t)b * m->cfg.vocab, m->cfg.vocab);
+            kv_forward_batch(m, kv, tk, lg, e);
+        }
+        gen_tok_s[gi] = (double)GB * ngen / ((now_ms() - t0) / 1e3);
         kv_free(m, kv);
         free(lg);
-        free(ids);
-        return CMD_ERR;
+        free(tk);
     }
-    int ngen = m->cfg.ctx < 128 ? m->cfg.ctx - 1 : 128, tok = ids[0];
-    kv_forward(m, kv, tok, lg, e);
-    t0 = now_ms();
-    for (int i = 0; i < ngen; i++) {
-        tok = argmax_f(lg, m->cfg.vocab);
-        kv_forward(m, kv, tok, lg, e);
-    }
-    double gen_s = (now_ms() - t0) / 1e3;
-    kv_free(m, kv);
-    free(lg);
     free(ids);
     if (be_check(m->be, e)) return CMD_ERR;
-    sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n", m->be->name, T,
-              fwd_ms, ngen / gen_s, render_ms, png_ms);
+    sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\ngenerate_b4_tok_s=%.1f\n"
+                       "generate_b16_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n",
+              m->be->name, T, fwd_ms, gen_tok_s[0], gen_tok_s[1], gen_tok_s[2], render_ms, png_ms);
     if (arg_given(a, "no-train")) return CMD_OK;
     /* One training step on random rows (the model's weights and moments are restored
      * afterwards, so bench never changes what the learner has). */

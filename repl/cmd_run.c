@@ -477,6 +477,21 @@ int cmd_generate(Session *s, const Args *a, GrErr *e)
         ids[0] = s->tok.kind == TOK_GPT2 ? 50256 : s->tok.kind == TOK_CHAR ? 0 : '\n' % s->m->cfg.vocab;
         nids = 1;
     }
+    if (arg_given(a, "samples")) {
+        if (nocache) {
+            free(ids);
+            return gr_fail(e, "generate --samples decodes through the KV cache (%s)",
+                           why_nocache ? "a mean ablation needs every position" : "drop --nocache"), CMD_ERR;
+        }
+        StrBuf shown;
+        sb_init(&shown);
+        if (prompt) sb_puts(&shown, prompt);
+        else if (s->run_text) tok_decode(&s->tok, ids, nids, &shown);
+        int rc2 = generate_samples(s, ids, nids, n, (int)arg_int(a, "samples", 1), &c, shown.s ? shown.s : "", e);
+        sb_free(&shown);
+        free(ids);
+        return rc2;
+    }
     int V = s->m->cfg.vocab, ctx = s->m->cfg.ctx;
     KVCache *kv = nocache ? NULL : kv_new(s->m, s->abl, s->nabl, e);
     float *logits = malloc(sizeof(float) * V);

@@ -40,6 +40,11 @@ const char *settings_choices(void);        /* cmd_model.c: the keys of `set` */
 const FieldDef *settings_table(void);
 const char *head_score_choices(void);      /* cmd_interp.c: the scores of `heads --score` */
 
+/* cmd_samples.c: K continuations of ids in one batched pass (generate --samples K);
+ * shown is the prompt as printed before each. */
+int generate_samples(Session *s, const int *ids, size_t nids, long n, int K, const SampleCfg *c, const char *shown,
+                     GrErr *e);
+
 /* ---- shared by the handlers (session.c) ---- */
 double now_ms(void);
 int need_model(Session *s, GrErr *e);

@@ -164,6 +164,8 @@ static const FieldDef GENERATE_OPTS[] = {
      .help = "sample among the smallest set with mass >= P"},
     {.name = "greedy", .kind = FK_FLAG, .help = "always the most likely token"},
     {.name = "nocache", .kind = FK_FLAG, .help = "recompute the whole window for every token (same tokens, slower)"},
+    {.name = "samples", .kind = FK_INT, .lo = 1, .hi = 4096, .meta = "K", .def = "1 (streamed)",
+     .help = "K continuations decoded in one batched pass, sample k seeded from the seed and k"},
     END};
 
 #define LAYER_ROW {.name = "layer", .kind = FK_INT, .lo = 0, .hi = 4095, .dyn = DYN_LAYER, .choices = "all", \

@@ -228,6 +228,61 @@ TEST(top_k_top_p)
     CHECK(sample_token(logits, 6, &c, &r, p, ids) == 1);
 }
 
+/* Batch generation: B sequences side by side give each one's logits as a cache of its own
+ * would (to float rounding of a wider GEMM), through a slide of the window, and greedy
+ * decoding of B copies of a prompt is the single greedy continuation. */
+TEST(batched_cache_matches_single)
+{
+    Model *m = make(NULL, 11);
+    GrErr e;
+    int B = 3, V = m->cfg.vocab, steps = 70; /* ctx 48: slides once */
+    KVCache *kb = kv_new_batch(m, B, NULL, 0, &e), *k1[3];
+    CHECK(kb != NULL);
+    for (int b = 0; b < B; b++) k1[b] = kv_new(m, NULL, 0, &e);
+    float *lb = malloc(sizeof(float) * B * V), *l1 = malloc(sizeof(float) * V);
+    int tok[3] = {5, 17, 33};
+    double md = 0;
+    for (int i = 0; i < steps; i++) {
+        CHECK(kv_forward_batch(m, kb, tok, lb, &e) == 0);
+        for (int b = 0; b < B; b++) {
+            CHECK(kv_forward(m, k1[b], tok[b], l1, &e) == 0);
+            for (int v = 0; v < V; v++) md = fmax(md, fabs(lb[(size_t)b * V + v] - l1[v]));
+            /* the next token: each row's own argmax, so the rows stay different */
+            int best = 0;
+            for (int v = 1; v < V; v++)
+                if (l1[v] > l1[best]) best = v;
+            tok[b] = (best + b * 7) % V;
+        }
+    }
+    printf("batched KV cache: B = %d, %d steps (a slide at %d), max |logit difference| %.2g\n", B, steps, m->cfg.ctx, md);
+    CHECK(kb->slides == 1 && md < 1e-4);
+    /* greedy: every row of a batch of one prompt is the single greedy continuation */
+    kv_reset(kb);
+    KVCache *g1 = kv_new(m, NULL, 0, &e);
+    int tb[3] = {9, 9, 9}, t1 = 9, same = 1;
+    for (int i = 0; i < 30; i++) {
+        kv_forward_batch(m, kb, tb, lb, &e);
+        kv_forward(m, g1, t1, l1, &e);
+        int best1 = 0;
+        for (int v = 1; v < V; v++)
+            if (l1[v] > l1[best1]) best1 = v;
+        for (int b = 0; b < B; b++) {
+            int bb = 0;
+            for (int v = 1; v < V; v++)
+                if (lb[(size_t)b * V + v] > lb[(size_t)b * V + bb]) bb = v;
+            same &= bb == best1;
+            tb[b] = bb;
+        }
+        t1 = best1;
+    }
+    CHECK(same);
+    kv_free(m, g1);
+    for (int b = 0; b < B; b++) kv_free(m, k1[b]);
+    kv_free(m, kb);
+    free(lb), free(l1);
+    model_free(m);
+}
+
 int main(void)
 {
     RUN(kv_cache_matches_full_forward);
@@ -236,5 +291,6 @@ int main(void)
     RUN(softmax_temperature_facts);
     RUN(sampler_is_seeded_and_follows_probs);
     RUN(top_k_top_p);
+    RUN(batched_cache_matches_single);
     return harness_done("generate");
 }
