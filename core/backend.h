@@ -92,6 +92,10 @@ typedef struct Backend {
 } Backend;
 
 extern const Backend backend_cpu;
+/* The CPU's read bandwidth in GB/s as generation sees it: a streaming read with vector
+ * loads, on the same threads as the CPU backend's matrix products, over `bytes` (at least
+ * the model's weights, and 4× the last-level cache), best of 5. -1 with why on failure. */
+double backend_cpu_read_gbps(size_t bytes, GrErr *e);
 /* msg from be->status as an error "the cuda backend failed: ..."; 0 when it is fine. */
 int be_check(const Backend *be, GrErr *e);
 /* The CUDA backend, or NULL when built without CUDA or when no device is present

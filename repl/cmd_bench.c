@@ -4,6 +4,7 @@
 #include "paths.h"
 #include "train.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,6 +113,22 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
     sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\ngenerate_b4_tok_s=%.1f\n"
                        "generate_b16_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n",
               m->be->name, T, fwd_ms, gen_tok_s[0], gen_tok_s[1], gen_tok_s[2], render_ms, png_ms);
+    if (m->be == &backend_cpu) {
+        /* Generation at B = 1 reads every weight once per token (wpe: one row; the
+         * unembedding all of wte or lm_head): its limit is read bandwidth / those bytes. */
+        const GptConfig *c = &m->cfg;
+        double wbytes = (double)m->total * sizeof(float);
+        if (c->pos) wbytes -= (double)(c->ctx - 1) * c->d * sizeof(float);
+        if (!c->tie) wbytes -= (double)(c->vocab - 1) * c->d * sizeof(float); /* wte: one row */
+        long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        double buf = fmax(wbytes, 4.0 * (llc > 0 ? (double)llc : 32e6));
+        double gbps = backend_cpu_read_gbps((size_t)buf, e);
+        if (gbps < 0) return CMD_ERR;
+        double limit = gbps * 1e9 / wbytes;
+        sb_printf(&s->out, "read_GBps=%.1f\nweights_MB_per_token=%.1f\ngenerate_limit_tok_s=%.1f\n"
+                           "generate_fraction_of_limit=%.2f\n",
+                  gbps, wbytes / 1e6, limit, gen_tok_s[0] / limit);
+    }
     if (arg_given(a, "no-train")) return CMD_OK;
     /* One training step on random rows (the model's weights and moments are restored
      * afterwards, so bench never changes what the learner has). */
