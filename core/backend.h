@@ -96,6 +96,9 @@ extern const Backend backend_cpu;
  * loads, on the same threads as the CPU backend's matrix products, over `bytes` (at least
  * the model's weights, and 4× the last-level cache), best of 5. -1 with why on failure. */
 double backend_cpu_read_gbps(size_t bytes, GrErr *e);
+/* Generation's matrix-vector products through core/gemv.c (1, the default) or OpenBLAS's
+ * sgemv (0): bench times both in one run. */
+void backend_cpu_use_own_gemv(int on);
 /* msg from be->status as an error "the cuda backend failed: ..."; 0 when it is fine. */
 int be_check(const Backend *be, GrErr *e);
 /* The CUDA backend, or NULL when built without CUDA or when no device is present

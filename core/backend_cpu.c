@@ -11,6 +11,7 @@
  * chunk order, so results do not depend on the number of threads (GPTREPL_THREADS,
  * default: the online CPUs) or on scheduling. */
 #include "backend.h"
+#include "gemv.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -59,6 +60,18 @@ static struct {
           .done = PTHREAD_COND_INITIALIZER, .call = PTHREAD_MUTEX_INITIALIZER, .nthreads = 1};
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+/* pool.gen, readable without the mutex: a worker that has just finished a job spins on it
+ * for a while before sleeping, since generation starts a matrix product every few tens of
+ * microseconds and a futex wake-up costs about as much on a virtual machine. */
+static atomic_ulong pool_gen_pub;
+#define POOL_SPIN_NS 200000
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
 
 /* Runs chunks of the current job until none is left; returns how many it ran. */
 static size_t pool_drain(ChunkFn fn, void *ctx, size_t n, size_t grain, size_t nchunks)
@@ -81,6 +94,17 @@ static void *pool_worker(void *arg)
     unsigned long seen = 0;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
+        if (pool.gen == seen && !pool.quit) {
+            pthread_mutex_unlock(&pool.mu);
+            long t0 = now_ns();
+            for (unsigned i = 1; atomic_load_explicit(&pool_gen_pub, memory_order_acquire) == seen; i++) {
+#if defined(__x86_64__)
+                __builtin_ia32_pause();
+#endif
+                if (!(i & 63) && now_ns() - t0 > POOL_SPIN_NS) break;
+            }
+            pthread_mutex_lock(&pool.mu);
+        }
         while (pool.gen == seen && !pool.quit) pthread_cond_wait(&pool.wake, &pool.mu);
         if (pool.quit) break;
         seen = pool.gen;
@@ -165,6 +189,7 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
     pool.finished = 0;
     atomic_store(&pool.next, 0);
     pool.gen++;
+    atomic_store_explicit(&pool_gen_pub, pool.gen, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     size_t ran = pool_drain(fn, ctx, n, grain, nchunks);
@@ -318,6 +343,11 @@ static void cpu_affine(float *out, const float *xhat, const float *w, const floa
     par_for((size_t)N, 64, (double)N * C, affine_chunk, &g);
 }
 
+/* Generation's matrix-vector products: ours (gemv.c) unless bench asks for OpenBLAS's to
+ * compare. */
+static int g_gemv_ours = 1;
+void backend_cpu_use_own_gemv(int on) { g_gemv_ours = on; }
+
 /* out (N, OC) = x · wᵀ + bias, in chunks of GEMM_ROWS rows, or of output columns when
  * there are few rows (generation). */
 static void matmul_chunk(void *ctx, size_t a, size_t b)
@@ -328,7 +358,9 @@ static void matmul_chunk(void *ctx, size_t a, size_t b)
            o1 = g->by_rows ? (size_t)OC : b;
     if (g->bias)
         for (size_t n = n0; n < n1; n++) memcpy(g->out + n * OC + o0, g->bias + o0, sizeof(float) * (o1 - o0));
-    if (n1 - n0 == 1)
+    if (n1 - n0 == 1 && g_gemv_ours)
+        gemv_rows(gemv_path(), g->out + n0 * OC, g->w, g->x + n0 * IC, g->bias, o0, o1, IC);
+    else if (n1 - n0 == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(o1 - o0), IC, 1.0f, g->w + o0 * IC, IC, g->x + n0 * IC, 1,
                     g->bias ? 1.0f : 0.0f, g->out + n0 * OC + o0, 1);
     else

@@ -1,7 +1,10 @@
 /* cmd_bench.c — `bench`: forward, pictures, generation and one training step on the live
  * model, as key=value lines for tests/bench.sh. The model is left exactly as it was. */
 #include "cmds.h"
+#include "gemv.h"
+#include "generate.h"
 #include "paths.h"
+#include "sample.h"
 #include "train.h"
 
 #include <math.h>
@@ -16,6 +19,32 @@ static void scratch_png(Session *s, char *buf, size_t n)
     GrErr e;
     if (s->lesson) paths_resolve(s, "bench.png", 1, buf, n, &e);
     else snprintf(buf, n, "%s/gptrepl-bench-%d.png", dir && *dir ? dir : "/tmp", (int)getpid());
+}
+
+/* Greedy tokens/s of B sequences through the KV cache, after one warm-up token. */
+static double gen_rate(Model *m, int B, int first, int ngen, GrErr *e)
+{
+    KVCache *kv = kv_new_batch(m, B, NULL, 0, e);
+    float *lg = kv ? malloc(sizeof(float) * (size_t)B * m->cfg.vocab) : NULL;
+    int *tk = lg ? malloc(sizeof(int) * (size_t)B) : NULL;
+    if (!tk) {
+        if (kv) gr_fail(e, "bench: out of memory");
+        kv_free(m, kv);
+        free(lg);
+        return -1;
+    }
+    for (int b = 0; b < B; b++) tk[b] = first;
+    kv_forward_batch(m, kv, tk, lg, e);
+    double t0 = now_ms();
+    for (int i = 0; i < ngen; i++) {
+        for (int b = 0; b < B; b++) tk[b] = argmax_f(lg + (size_t)b * m->cfg.vocab, m->cfg.vocab);
+        kv_forward_batch(m, kv, tk, lg, e);
+    }
+    double rate = (double)B * ngen / ((now_ms() - t0) / 1e3);
+    kv_free(m, kv);
+    free(lg);
+    free(tk);
+    return rate;
 }
 
 int cmd_bench(Session *s, const Args *a, GrErr *e)
@@ -81,38 +110,36 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
     }
     acts_free(m, t);
     /* generation with the KV cache at B = 1, 4 and 16 sequences side by side: latency
-     * (tokens/s of one sequence) against throughput (of all of them) */
-    static const int GEN_B[] = {1, 4, 16};
-    double gen_tok_s[3] = {0, 0, 0};
+     * (tokens/s of one sequence) against throughput (of all of them); at B = 1 also with
+     * OpenBLAS's sgemv in place of ours, alternating, best of two each (this machine's
+     * bandwidth drifts from minute to minute) */
     int ngen = m->cfg.ctx < 128 ? m->cfg.ctx - 1 : 128;
-    for (int gi = 0; gi < 3; gi++) {
-        int GB = GEN_B[gi];
-        KVCache *kv = kv_new_batch(m, GB, NULL, 0, e);
-        float *lg = kv ? malloc(sizeof(float) * (size_t)GB * m->cfg.vocab) : NULL;
-        int *tk = lg ? malloc(sizeof(int) * (size_t)GB) : NULL;
-        if (!tk) {
-            kv_free(m, kv);
-            free(lg);
-            free(ids);
-            return kv ? gr_fail(e, "bench: out of memory"), CMD_ERR : CMD_ERR;
+    double own = 0, blas = 0, b4 = 0, b16 = 0, rate;
+    int cpu = m->be == &backend_cpu;
+    for (int rep = 0; rep < (cpu ? 2 : 1); rep++) {
+        if ((rate = gen_rate(m, 1, ids[0], ngen, e)) < 0) { free(ids); return CMD_ERR; }
+        own = fmax(own, rate);
+        if (cpu) {
+            backend_cpu_use_own_gemv(0);
+            rate = gen_rate(m, 1, ids[0], ngen, e);
+            backend_cpu_use_own_gemv(1);
+            if (rate < 0) { free(ids); return CMD_ERR; }
+            blas = fmax(blas, rate);
         }
-        for (int b = 0; b < GB; b++) tk[b] = ids[0];
-        kv_forward_batch(m, kv, tk, lg, e);
-        t0 = now_ms();
-        for (int i = 0; i < ngen; i++) {
-            for (int b = 0; b < GB; b++) tk[b] = argmax_f(lg + (size_t)b * m->cfg.vocab, m->cfg.vocab);
-            kv_forward_batch(m, kv, tk, lg, e);
-        }
-        gen_tok_s[gi] = (double)GB * ngen / ((now_ms() - t0) / 1e3);
-        kv_free(m, kv);
-        free(lg);
-        free(tk);
     }
+    if ((b4 = gen_rate(m, 4, ids[0], ngen, e)) < 0 || (b16 = gen_rate(m, 16, ids[0], ngen, e)) < 0) {
+        free(ids);
+        return CMD_ERR;
+    }
+    double gen_tok_s[3] = {own, b4, b16};
     free(ids);
     if (be_check(m->be, e)) return CMD_ERR;
     sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\ngenerate_b4_tok_s=%.1f\n"
                        "generate_b16_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n",
               m->be->name, T, fwd_ms, gen_tok_s[0], gen_tok_s[1], gen_tok_s[2], render_ms, png_ms);
+    if (cpu)
+        sb_printf(&s->out, "gemv=%s\ngenerate_openblas_tok_s=%.1f\ngenerate_own_vs_openblas=%.2f\n",
+                  gemv_path_name(gemv_path()), blas, own / blas);
     if (m->be == &backend_cpu) {
         /* Generation at B = 1 reads every weight once per token (wpe: one row; the
          * unembedding all of wte or lm_head): its limit is read bandwidth / those bytes. */
