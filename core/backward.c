@@ -122,6 +122,21 @@ void back_scratch_free(const Model *m, BackScratch *s)
 
 /* ---------------- the backward pass ---------------- */
 
+/* The trace tensors one fused step of the backward pass goes over, and the gradient it
+ * forms instead: these have no gradient of their own, and no ablation of them can be
+ * differentiated (stages.c's abl_backward_ok asks here). */
+static const char *const FUSED[][2] = {
+    {"masked", "scores (softmax, mask and scale in one step)"}, {"ln1.xhat", "ln1"}, {"ln2.xhat", "ln2"},
+    {"lnf.xhat", "lnf"}, {"probs", "logits (softmax and cross-entropy in one step)"}, {"losses", "logits"},
+};
+
+const char *backward_fused_into(const char *suffix)
+{
+    for (size_t k = 0; k < sizeof FUSED / sizeof FUSED[0]; k++)
+        if (!strcmp(suffix, FUSED[k][0])) return FUSED[k][1];
+    return NULL;
+}
+
 typedef struct {
     Model *m;
     Acts *a;
@@ -138,6 +153,7 @@ typedef struct {
  * residual stream's gradient): then the ablated gradient goes to tmp. Returns where it is. */
 static float *through(Bw *w, const char *name, int l, float *d, int alias)
 {
+    if (!w->g && !w->a->nabl) return d; /* training: nothing to keep, nothing ablated */
     char full[48];
     if (l >= 0) snprintf(full, sizeof full, "L%d.%s", l, name);
     else snprintf(full, sizeof full, "%s", name);

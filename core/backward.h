@@ -27,6 +27,9 @@ int model_backward(Model *m, Acts *a, GrErr *e);
  * ln1, and embed. The others (the xhat's, masked, probs, losses) are not materialised by
  * the backward pass: their entries are left marked as not computed (stage -1). */
 int model_backward_trace(Model *m, Acts *a, Acts *g, GrErr *e);
+/* For a trace name's suffix ("masked", "ln1.xhat", "probs"): the gradient a fused step
+ * forms in its place ("scores ...", "ln1", "logits ..."), or NULL if it has its own. */
+const char *backward_fused_into(const char *suffix);
 /* The same with a cached scratch of a's shape, adding loss_scale · d(mean loss)/d(param)
  * (loss_scale = 1/accum averages accumulated micro-batches). */
 int model_backward_with(Model *m, Acts *a, BackScratch *s, float loss_scale, GrErr *e);

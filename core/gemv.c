@@ -32,6 +32,18 @@ static void rows_c(float *out, const float *w, const float *x, const float *b, s
 }
 
 #ifdef GEMV_X86
+/* The vector paths' end of four rows: the columns past the last full vector, the bias. */
+static inline void finish4(float *out, const float *b, size_t r, float t0, float t1, float t2, float t3,
+                           const float *w0, const float *x, int i, int IC)
+{
+    const float *w1 = w0 + IC, *w2 = w1 + IC, *w3 = w2 + IC;
+    for (; i < IC; i++) t0 += w0[i] * x[i], t1 += w1[i] * x[i], t2 += w2[i] * x[i], t3 += w3[i] * x[i];
+    out[r] = t0 + (b ? b[r] : 0.0f);
+    out[r + 1] = t1 + (b ? b[r + 1] : 0.0f);
+    out[r + 2] = t2 + (b ? b[r + 2] : 0.0f);
+    out[r + 3] = t3 + (b ? b[r + 3] : 0.0f);
+}
+
 __attribute__((target("avx2,fma"))) static inline float hsum256(__m256 v)
 {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -57,11 +69,7 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
             a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i), xv, a3);
         }
         float t0 = hsum256(a0), t1 = hsum256(a1), t2 = hsum256(a2), t3 = hsum256(a3);
-        for (; i < IC; i++) t0 += w0[i] * x[i], t1 += w1[i] * x[i], t2 += w2[i] * x[i], t3 += w3[i] * x[i];
-        out[r] = t0 + (b ? b[r] : 0.0f);
-        out[r + 1] = t1 + (b ? b[r + 1] : 0.0f);
-        out[r + 2] = t2 + (b ? b[r + 2] : 0.0f);
-        out[r + 3] = t3 + (b ? b[r + 3] : 0.0f);
+        finish4(out, b, r, t0, t1, t2, t3, w0, x, i, IC);
     }
     rows_c(out, w, x, b, r, r1, IC);
 }
@@ -85,11 +93,7 @@ __attribute__((target("avx512f"))) static void rows_avx512(float *out, const flo
         }
         float t0 = _mm512_reduce_add_ps(a0), t1 = _mm512_reduce_add_ps(a1), t2 = _mm512_reduce_add_ps(a2),
               t3 = _mm512_reduce_add_ps(a3);
-        for (; i < IC; i++) t0 += w0[i] * x[i], t1 += w1[i] * x[i], t2 += w2[i] * x[i], t3 += w3[i] * x[i];
-        out[r] = t0 + (b ? b[r] : 0.0f);
-        out[r + 1] = t1 + (b ? b[r + 1] : 0.0f);
-        out[r + 2] = t2 + (b ? b[r + 2] : 0.0f);
-        out[r + 3] = t3 + (b ? b[r + 3] : 0.0f);
+        finish4(out, b, r, t0, t1, t2, t3, w0, x, i, IC);
     }
     rows_c(out, w, x, b, r, r1, IC);
 }

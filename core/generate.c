@@ -8,7 +8,7 @@
 int kv_check_ablations(const Ablation *abl, int nabl, GrErr *e)
 {
     for (int i = 0; i < nabl; i++) {
-        if (!abl_incremental_ab(&abl[i]))
+        if (!abl_incremental(&abl[i]))
             return gr_fail(e, "the ablation '%s mean' averages over every position of a run, which decoding one "
                               "token at a time does not have", abl[i].target);
         if (!strcmp(abl[i].target, "probs"))

@@ -5,6 +5,7 @@
  * projection two (project, then split into heads), so that every tensor of the trace is
  * read by a later stage and ablating any of them changes what follows. */
 #include "stages.h"
+#include "backward.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -308,8 +309,8 @@ static const char *const MODE_HELP[] = {
 
 const char *abl_mode_choices(void) { return "zero|mean|identity|copy|uniform"; }
 const char *abl_mode_help(AblMode m) { return MODE_HELP[m]; }
-int abl_incremental(AblMode m) { return m != ABL_MEAN; }
-int abl_incremental_ab(const Ablation *ab) { return ab->mode != ABL_MEAN || ab->src != NULL; }
+int abl_incremental(const Ablation *ab) { return ab->mode != ABL_MEAN || ab->src != NULL; }
+int abl_is_patch(const Ablation *ab) { return ab->mode == ABL_COPY && ab->src != NULL; }
 
 /* The part of a tensor one pass of its stage writes: `groups` blocks `gstride` floats
  * apart, each `rows` rows of `cols` contiguous floats. Keys and values are written at
@@ -507,13 +508,10 @@ static void apply_ablation(Acts *a, const Ablation *ab, const TraceEntry *t)
 
 int abl_backward_ok(const Ablation *ab, GrErr *e)
 {
-    const char *dot = strrchr(ab->target, '.'), *suffix = ab->target[0] == 'L' && dot ? strchr(ab->target, '.') + 1
-                                                                                    : ab->target;
-    static const char *const SKIPPED[] = {"ln1.xhat", "ln2.xhat", "lnf.xhat", "masked", "probs", "losses"};
-    for (size_t i = 0; i < sizeof SKIPPED / sizeof SKIPPED[0]; i++)
-        if (!strcmp(suffix, SKIPPED[i]))
-            return gr_fail(e, "the backward pass steps over %s in a fused operation, so it cannot go through its "
-                              "ablation ('unablate %s' first)", ab->target, ab->target);
+    const char *dot = strchr(ab->target, '.'), *suffix = ab->target[0] == 'L' && dot ? dot + 1 : ab->target;
+    if (backward_fused_into(suffix))
+        return gr_fail(e, "the backward pass steps over %s in a fused operation, so it cannot go through its "
+                          "ablation ('unablate %s' first)", ab->target, ab->target);
     if (ab->mode == ABL_IDENTITY || (ab->mode == ABL_COPY && !ab->src))
         return gr_fail(e, "the backward pass does not go through %s ablations yet (%s; 'unablate' it first)",
                        ab->mode == ABL_IDENTITY ? "identity" : "copy:OTHER", ab->target);
@@ -617,6 +615,7 @@ int acts_step(Acts *a)
 {
     if (a->next >= a->nstages) return -1;
     int i = a->next++;
+    if (i == 0) a->epoch++;
     const Stage *s = &a->stages[i];
     s->def->fn(a, s->layer);
     for (int k = 0; k < a->nabl; k++) {

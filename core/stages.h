@@ -44,11 +44,11 @@ void abl_name(const Ablation *ab, char *buf, size_t n);
 const char *abl_mode_choices(void);
 /* One line each: what the mode does. */
 const char *abl_mode_help(AblMode m);
-/* Can the mode be applied one new position at a time (generation with the KV cache)?
- * ABL_MEAN needs every position of a run at once. */
-int abl_incremental(AblMode m);
-/* The same for one ablation: mean:RUN reads another run, so it is (its mean is fixed). */
-int abl_incremental_ab(const Ablation *ab);
+/* Can the ablation be applied one new position at a time (generation with the KV cache)?
+ * A mean over this run's positions needs every position at once; mean:RUN's is fixed. */
+int abl_incremental(const Ablation *ab);
+/* Is it a patch (patch TENSOR from RUN): a copy of the same tensor of another run? */
+int abl_is_patch(const Ablation *ab);
 /* Whether ablating target this way is allowed and has an effect; -1 with the reason if not. */
 int acts_check_ablation(const Acts *a, const Ablation *ab, GrErr *e);
 

@@ -94,6 +94,7 @@ typedef struct Acts {
     struct Stage *stages;
     int nstages;
     int next;                        /* index of the next stage to run */
+    unsigned long epoch;             /* times the first stage has run (values computed from it are fresh for one epoch) */
     const struct Ablation *abl;      /* applied after the stage writing their target */
     int nabl;
 } Acts;

@@ -14,8 +14,7 @@
 
 static int need_finished(Session *s, const char *who, GrErr *e)
 {
-    if (need_run(s, e)) return -1;
-    if (s->trace->next < s->trace->nstages) return gr_fail(e, "%s: the run has not finished ('continue' runs the rest)", who);
+    if (need_finished_run(s, who, e)) return -1;
     if (s->trace->T < 2) return gr_fail(e, "%s: the run has one token, so no prediction to take a loss of", who);
     for (int i = 0; i < s->nabl; i++) {
         GrErr be;

@@ -11,16 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The id of the one token text encodes to; -1 with why when it is not one token. */
-static int one_token(Session *s, const char *text, GrErr *e)
+/* --token's id: one token, or why not */
+static int token_arg(Session *s, const char *text, GrErr *e)
 {
-    int *ids = NULL;
-    size_t n = 0;
-    if (tok_encode(&s->tok, text, strlen(text), &ids, &n, e)) return -1;
-    int id = n == 1 ? ids[0] : -1;
-    free(ids);
-    if (id < 0)
-        gr_fail(e, "--token '%s' is %zu tokens for this tokenizer; it takes one (tokens \"%s\" shows them)", text, n, text);
+    GrErr te;
+    int id = session_one_token(s, text, &te);
+    if (id < 0) gr_fail(e, "lens --token: %s", te.msg);
     return id;
 }
 
@@ -53,18 +49,12 @@ static void depth_name(int d, int last_marked, int n_layer, char *buf, size_t n)
     else snprintf(buf, n, "L%d", d - 1);
 }
 
-static int need_finished_run(Session *s, GrErr *e)
-{
-    if (need_run(s, e)) return -1;
-    if (s->trace->next < s->trace->nstages) return gr_fail(e, "lens: the run has not finished ('continue' runs the rest)");
-    return 0;
-}
-
-int pic_lens(Session *s, const char *token, const VizOpts *term, Pic *p, GrErr *e)
+int pic_lens(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e)
 {
     pic_init(p);
-    if (need_finished_run(s, e)) return -1;
-    int tid = token ? one_token(s, token, e) : -1;
+    const char *token = arg_given(a, "token") ? arg_str(a, "token", "") : NULL;
+    if (need_finished_run(s, "lens", e)) return -1;
+    int tid = token ? token_arg(s, token, e) : -1;
     if (token && tid < 0) return -1;
     const GptConfig *c = &s->m->cfg;
     int D = c->n_layer + 1, T = s->trace->T, V = c->vocab;
@@ -155,8 +145,8 @@ int pic_lens(Session *s, const char *token, const VizOpts *term, Pic *p, GrErr *
 /* The table at one position: the top k after each block, and token's probability and rank. */
 static int lens_table(Session *s, long pos, int k, const char *token, GrErr *e)
 {
-    if (need_finished_run(s, e)) return -1;
-    int tid = token ? one_token(s, token, e) : -1;
+    if (need_finished_run(s, "lens", e)) return -1;
+    int tid = token ? token_arg(s, token, e) : -1;
     if (token && tid < 0) return -1;
     const GptConfig *c = &s->m->cfg;
     int D = c->n_layer + 1, T = s->trace->T, V = c->vocab;
@@ -216,15 +206,8 @@ int cmd_lens(Session *s, const Args *a, GrErr *e)
 {
     const char *token = arg_given(a, "token") ? arg_str(a, "token", "") : NULL;
     int k = (int)arg_int(a, "top", 5);
-    if (!arg_given(a, "pos")) {
-        /* the picture over the positions, then the table at the last one */
-        VizOpts o = session_vopts(s);
-        Pic p;
-        int rc = pic_lens(s, token, &o, &p, e);
-        if (!rc) rc = pic_draw_term(&p, &o, &s->out, e);
-        pic_free(&p);
-        if (rc) return CMD_ERR;
-    }
+    /* without POS: the picture over the positions, then the table at the last one */
+    if (!arg_given(a, "pos") && pic_show(s, a, pic_lens, e) != CMD_OK) return CMD_ERR;
     return lens_table(s, arg_int(a, "pos", -1), k, token, e) ? CMD_ERR : CMD_OK;
 }
 
@@ -321,8 +304,9 @@ static Acts *repeated_run(Session *s, int n, GrErr *e)
     return a;
 }
 
-int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e)
+int pic_heads(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e)
 {
+    (void)term; /* a layers × heads grid always fits */
     pic_init(p);
     if (need_model(s, e)) return -1;
     const FieldVal *sv = arg(a, "score");
@@ -332,7 +316,7 @@ int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e)
     if (hs->repeated) {
         if (!(act = repeated_run(s, n, e))) return -1;
     } else {
-        if (need_finished_run(s, e)) return -1;
+        if (need_finished_run(s, "heads", e)) return -1;
         if (s->trace->T < 2) return gr_fail(e, "heads: the last run has one token; a score needs two or more");
         act = s->trace;
     }
@@ -398,12 +382,4 @@ int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e)
     return 0;
 }
 
-int cmd_heads(Session *s, const Args *a, GrErr *e)
-{
-    VizOpts o = session_vopts(s);
-    Pic p;
-    int rc = pic_heads(s, a, &p, e);
-    if (!rc) rc = pic_draw_term(&p, &o, &s->out, e);
-    pic_free(&p);
-    return rc ? CMD_ERR : CMD_OK;
-}
+int cmd_heads(Session *s, const Args *a, GrErr *e) { return pic_show(s, a, pic_heads, e); }

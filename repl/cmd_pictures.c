@@ -9,15 +9,17 @@
 #include <string.h>
 #include <strings.h>
 
-int cmd_attn(Session *s, const Args *a, GrErr *e)
+int pic_show(Session *s, const Args *a, PicBuild build, GrErr *e)
 {
     VizOpts o = session_vopts(s);
     Pic p;
-    int rc = pic_attn(s, a, &o, &p, e);
+    int rc = build(s, a, &o, &p, e);
     if (!rc) rc = pic_draw_term(&p, &o, &s->out, e);
     pic_free(&p);
     return rc ? CMD_ERR : CMD_OK;
 }
+
+int cmd_attn(Session *s, const Args *a, GrErr *e) { return pic_show(s, a, pic_attn, e); }
 
 /* A copy of NAME[slice]'s values. */
 static float *values_of(Session *s, const char *spec, size_t *n, GrErr *e)
@@ -61,15 +63,7 @@ int cmd_hist(Session *s, const Args *a, GrErr *e)
     return rc ? CMD_ERR : CMD_OK;
 }
 
-int cmd_heatmap(Session *s, const Args *a, GrErr *e)
-{
-    VizOpts o = session_vopts(s);
-    Pic p;
-    int rc = pic_heatmap(s, a, &o, &p, e);
-    if (!rc) rc = pic_draw_term(&p, &o, &s->out, e);
-    pic_free(&p);
-    return rc ? CMD_ERR : CMD_OK;
-}
+int cmd_heatmap(Session *s, const Args *a, GrErr *e) { return pic_show(s, a, pic_heatmap, e); }
 
 /* ---------------- export ---------------- */
 
@@ -89,29 +83,21 @@ static int wrote(Session *s, const Args *a, double t0, int rc)
     return CMD_OK;
 }
 
-int cmd_export_attn(Session *s, const Args *a, GrErr *e)
+int pic_export(Session *s, const Args *a, PicBuild build, GrErr *e)
 {
     int W, H;
     if (export_begin(a, &W, &H, e)) return CMD_ERR;
     double t0 = now_ms();
     Pic p;
-    int rc = pic_attn(s, a, NULL, &p, e);
+    int rc = build(s, a, NULL, &p, e);
     if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
     pic_free(&p);
     return wrote(s, a, t0, rc);
 }
 
-int cmd_export_heatmap(Session *s, const Args *a, GrErr *e)
-{
-    int W, H;
-    if (export_begin(a, &W, &H, e)) return CMD_ERR;
-    double t0 = now_ms();
-    Pic p;
-    int rc = pic_heatmap(s, a, NULL, &p, e);
-    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
-    pic_free(&p);
-    return wrote(s, a, t0, rc);
-}
+int cmd_export_attn(Session *s, const Args *a, GrErr *e) { return pic_export(s, a, pic_attn, e); }
+
+int cmd_export_heatmap(Session *s, const Args *a, GrErr *e) { return pic_export(s, a, pic_heatmap, e); }
 
 int cmd_export_hist(Session *s, const Args *a, GrErr *e)
 {
@@ -144,29 +130,9 @@ int cmd_export_logits(Session *s, const Args *a, GrErr *e)
     return wrote(s, a, t0, rc);
 }
 
-int cmd_export_lens(Session *s, const Args *a, GrErr *e)
-{
-    int W, H;
-    if (export_begin(a, &W, &H, e)) return CMD_ERR;
-    double t0 = now_ms();
-    Pic p;
-    int rc = pic_lens(s, arg_given(a, "token") ? arg_str(a, "token", "") : NULL, NULL, &p, e);
-    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
-    pic_free(&p);
-    return wrote(s, a, t0, rc);
-}
+int cmd_export_lens(Session *s, const Args *a, GrErr *e) { return pic_export(s, a, pic_lens, e); }
 
-int cmd_export_heads(Session *s, const Args *a, GrErr *e)
-{
-    int W, H;
-    if (export_begin(a, &W, &H, e)) return CMD_ERR;
-    double t0 = now_ms();
-    Pic p;
-    int rc = pic_heads(s, a, &p, e);
-    if (!rc) rc = pic_draw_file(&p, arg_str(a, "file", ""), W, H, e);
-    pic_free(&p);
-    return wrote(s, a, t0, rc);
-}
+int cmd_export_heads(Session *s, const Args *a, GrErr *e) { return pic_export(s, a, pic_heads, e); }
 
 int cmd_export_loss(Session *s, const Args *a, GrErr *e)
 {

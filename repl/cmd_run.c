@@ -453,16 +453,16 @@ int cmd_generate(Session *s, const Args *a, GrErr *e)
     const char *why_nocache = NULL;
     GrErr ke;
     for (int i = 0; i < s->nabl; i++)
-        if (s->abl[i].src && s->abl[i].mode == ABL_COPY)
+        if (abl_is_patch(&s->abl[i]))
             return gr_fail(e, "generate: %s is patched from a kept run, whose positions end where it ended ('unpatch' "
                               "first)", s->abl[i].target), CMD_ERR;
     for (int i = 0; i < s->nabl; i++)
-        if (!abl_incremental_ab(&s->abl[i]) && !nocache) {
+        if (!abl_incremental(&s->abl[i]) && !nocache) {
             nocache = 1;
             why_nocache = s->abl[i].target;
         }
     for (int i = 0; i < s->nabl; i++)
-        if (abl_incremental_ab(&s->abl[i]) && kv_check_ablations(&s->abl[i], 1, &ke))
+        if (abl_incremental(&s->abl[i]) && kv_check_ablations(&s->abl[i], 1, &ke))
             return gr_fail(e, "generate: %s", ke.msg), CMD_ERR;
     const FieldVal *pv = arg(a, "prompt");
     const char *prompt = pv->given ? pv->s : NULL;

@@ -184,7 +184,7 @@ int cmd_diff(Session *s, const Args *a, GrErr *e)
 static int count_patches(const Session *s)
 {
     int n = 0;
-    for (int i = 0; i < s->nabl; i++) n += s->abl[i].src != NULL && s->abl[i].mode == ABL_COPY;
+    for (int i = 0; i < s->nabl; i++) n += abl_is_patch(&s->abl[i]);
     return n;
 }
 
@@ -221,7 +221,7 @@ static int unpatch_all(Session *s)
 {
     int k = 0, n = 0;
     for (int i = 0; i < s->nabl; i++) {
-        if (s->abl[i].src && s->abl[i].mode == ABL_COPY) n++;
+        if (abl_is_patch(&s->abl[i])) n++;
         else s->abl[k++] = s->abl[i];
     }
     s->nabl = k;
@@ -290,6 +290,7 @@ static int sweep(Session *s, const char *pattern, const char *an, const char *bn
             Acts *run = session_new_trace(s, btext, e);
             if (!run) { rc = -1; break; }
             s->trace = run;
+            s->trace_serial++; /* names derived from the trace (lens) are of this one */
             char spec[96];
             if (nh > 1) snprintf(spec, sizeof spec, "%s[h=%d,t=%d]", tname, h, t);
             else snprintf(spec, sizeof spec, "%s[t=%d]", tname, t);
@@ -310,13 +311,16 @@ static int sweep(Session *s, const char *pattern, const char *an, const char *bn
         }
     }
     s->trace = saved;
+    s->trace_serial++;
     double cm = NAN;
     if (!rc) {
         /* the metric on A itself: the clean end of the scale */
         Acts *keep = s->trace;
         s->trace = (Acts *)A;
+        s->trace_serial++;
         rc = metric_of(s, metric, &cm, e);
         s->trace = keep;
+        s->trace_serial++;
     }
     if (!rc) {
         char **lab = calloc((size_t)T, sizeof(char *));
@@ -390,7 +394,7 @@ int cmd_unpatch(Session *s, const Args *a, GrErr *e)
     abl_name(&want, wn, sizeof wn);
     for (int i = 0; i < s->nabl; i++) {
         abl_name(&s->abl[i], hn, sizeof hn);
-        if (!s->abl[i].src || s->abl[i].mode != ABL_COPY || strcmp(hn, wn)) continue;
+        if (!abl_is_patch(&s->abl[i]) || strcmp(hn, wn)) continue;
         memmove(&s->abl[i], &s->abl[i + 1], sizeof(Ablation) * (size_t)(s->nabl - i - 1));
         s->nabl--;
         if (s->trace) s->trace->nabl = s->nabl;

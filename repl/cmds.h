@@ -49,6 +49,10 @@ int generate_samples(Session *s, const int *ids, size_t nids, long n, int K, con
 double now_ms(void);
 int need_model(Session *s, GrErr *e);
 int need_run(Session *s, GrErr *e);
+/* need_run, and the run stepped to its end ("WHO: the run has not finished ..."). */
+int need_finished_run(Session *s, const char *who, GrErr *e);
+/* The id of the one token text encodes to; -1 with why when it is not one token. */
+int session_one_token(Session *s, const char *text, GrErr *e);
 VizOpts session_vopts(const Session *s);
 /* Labels of the last run's tokens (free with free_labels). */
 char **token_labels(Session *s, int n);

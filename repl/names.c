@@ -1,6 +1,7 @@
 /* names.c — trace names, parameters and scalars: lookup, listing, explanations. */
 #include "names.h"
 #include "cmds.h"
+#include "backward.h"
 #include "expr.h"
 #include "lens.h"
 #include "runs.h"
@@ -108,19 +109,24 @@ static int sc_generated(Session *s, TensorView *o, GrErr *e)
 
 static int sc_lens(Session *s, TensorView *o, GrErr *e)
 {
+    /* computed once per run: a check names lens several times (and explains itself) */
     static float *buf;
     static size_t cap;
-    NEED_MODEL;
-    if (!s->trace || s->trace->next < s->trace->nstages) return gr_fail(e, "lens: 'run' a text first (to the end)");
+    static unsigned long serial, epoch;
+    if (need_finished_run(s, "lens", e)) return -1;
     int D = s->m->cfg.n_layer + 1, T = s->trace->T, V = s->m->cfg.vocab;
     size_t n = (size_t)D * T * V;
-    if (cap < n) {
-        float *nb = realloc(buf, sizeof(float) * n);
-        if (!nb) return gr_fail(e, "lens: out of memory for %d × %d × %d probabilities", D, T, V);
-        buf = nb, cap = n;
+    if (serial != s->trace_serial || epoch != s->trace->epoch || cap < n) {
+        if (cap < n) {
+            float *nb = realloc(buf, sizeof(float) * n);
+            if (!nb) return gr_fail(e, "lens: out of memory for %d × %d × %d probabilities", D, T, V);
+            buf = nb, cap = n;
+        }
+        serial = 0; /* nothing valid until every depth is in */
+        for (int d = 0; d < D; d++)
+            if (lens_probs(s->trace, d, buf + (size_t)d * T * V, NULL, e)) return -1;
+        serial = s->trace_serial, epoch = s->trace->epoch;
     }
-    for (int d = 0; d < D; d++)
-        if (lens_probs(s->trace, d, buf + (size_t)d * T * V, NULL, e)) return -1;
     int shape[3] = {D, T, V};
     *o = tv_make(buf, 3, shape);
     o->dimname[0] = 'l', o->dimname[1] = 't', o->dimname[2] = 'v';
@@ -219,14 +225,8 @@ static int grad_view(Session *s, const char *pname, TensorView *out, GrErr *e)
             if (!s->grad_trace)
                 return gr_fail(e, "grad.%s: no gradients of the last run yet: 'backward' computes them", pname);
             if (!t || !acts_computed(s->grad_trace, t)) {
-                /* the fused steps of the backward pass, and the gradient next to each */
-                static const char *const FUSED[][2] = {{"masked", "scores (softmax, mask and scale in one step)"},
-                                                       {"ln1.xhat", "ln1"}, {"ln2.xhat", "ln2"}, {"lnf.xhat", "lnf"},
-                                                       {"probs", "logits (softmax and cross-entropy in one step)"},
-                                                       {"losses", "logits"}};
-                const char *near = "its neighbours";
-                for (size_t k = 0; k < sizeof FUSED / sizeof FUSED[0]; k++)
-                    if (!strcmp(d->name, FUSED[k][0])) near = FUSED[k][1];
+                const char *near = backward_fused_into(d->name);
+                if (!near) near = "its neighbours";
                 return gr_fail(e, "grad.%s: the backward pass steps over %s in one fused operation, so its gradient "
                                   "is never formed; look at grad of %s", pname, d->name, near);
             }
@@ -250,17 +250,7 @@ static int grad_view(Session *s, const char *pname, TensorView *out, GrErr *e)
     return 0;
 }
 
-static int piece_id(void *session, const char *text, GrErr *e)
-{
-    Session *s = session;
-    int *ids = NULL;
-    size_t n = 0;
-    if (tok_encode(&s->tok, text, strlen(text), &ids, &n, e)) return -1;
-    int id = n == 1 ? ids[0] : -1;
-    free(ids);
-    if (id < 0) gr_fail(e, "\"%s\" is %zu tokens for this tokenizer, not one ('tokens \"%s\"' shows them)", text, n, text);
-    return id;
-}
+static int piece_id(void *session, const char *text, GrErr *e) { return session_one_token(session, text, e); }
 
 static void decode_ids(void *session, const int *ids, size_t n, StrBuf *out)
 {

@@ -35,10 +35,16 @@ int pic_attn_at(Session *s, int layer, int head, int ra, int rb, int ca, int cb,
 /* `heatmap NAME[slice]` and `export heatmap`. */
 int pic_heatmap(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e);
 /* `lens` and `export lens`: depths × positions, the top next token written in each cell,
- * its probability (or token's, when not NULL) the colour; term: as for pic_attn. */
-int pic_lens(Session *s, const char *token, const VizOpts *term, Pic *p, GrErr *e);
+ * its probability (or --token's) the colour; term: as for pic_attn. */
+int pic_lens(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e);
 /* `heads --score` and `export heads`: layers × heads, the score written in each cell. */
-int pic_heads(Session *s, const Args *a, Pic *p, GrErr *e);
+int pic_heads(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e);
+
+/* What every picture command has in common: build the Pic from the arguments, then draw
+ * it in the terminal (CMD) or into --file at --size (export CMD); CMD_OK or CMD_ERR. */
+typedef int (*PicBuild)(Session *s, const Args *a, const VizOpts *term, Pic *p, GrErr *e);
+int pic_show(Session *s, const Args *a, PicBuild build, GrErr *e);
+int pic_export(Session *s, const Args *a, PicBuild build, GrErr *e);
 int pic_draw_term(const Pic *p, const VizOpts *o, StrBuf *out, GrErr *e);
 int pic_draw_file(const Pic *p, const char *path, int w, int h, GrErr *e);
 void pic_init(Pic *p);

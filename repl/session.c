@@ -326,6 +326,24 @@ int need_run(Session *s, GrErr *e)
     return 0;
 }
 
+int need_finished_run(Session *s, const char *who, GrErr *e)
+{
+    if (need_run(s, e)) return -1;
+    if (s->trace->next < s->trace->nstages) return gr_fail(e, "%s: the run has not finished ('continue' runs the rest)", who);
+    return 0;
+}
+
+int session_one_token(Session *s, const char *text, GrErr *e)
+{
+    int *ids = NULL;
+    size_t n = 0;
+    if (tok_encode(&s->tok, text, strlen(text), &ids, &n, e)) return -1;
+    int id = n == 1 ? ids[0] : -1;
+    free(ids);
+    if (id < 0) gr_fail(e, "\"%s\" is %zu tokens for this tokenizer, not one ('tokens \"%s\"' shows them)", text, n, text);
+    return id;
+}
+
 VizOpts session_vopts(const Session *s)
 {
     /* the projector theme: heatmap cells up to 3 columns wide */
@@ -453,6 +471,7 @@ void session_set_trace(Session *s, Acts *a, const char *text)
 {
     session_drop_trace(s);
     s->trace = a;
+    s->trace_serial++;
     if (text != s->run_text) {
         free(s->run_text);
         s->run_text = strdup(text);

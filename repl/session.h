@@ -31,6 +31,7 @@ typedef struct Session {
     SampleCfg samp;
     /* the last run: its trace, with the stage cursor */
     Acts *trace;
+    unsigned long trace_serial; /* bumped for every new trace: with its epoch, what derived values are of */
     char *run_text;
     Ablation abl[MAX_ABL];
     int nabl;

@@ -105,7 +105,6 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
             break;
         }
         done++;
-        snprintf(s->grad_what, sizeof s->grad_what, "the last training step (step %ld)", s->m->step);
         model_hist_loss(s->m, si.loss);
         s->m->unsaved = 1;
         t_total += si.ms;
@@ -138,6 +137,7 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
     }
     free(wtext_copy);
     if (s->is_tty) sb_putc(&s->out, '\n');
+    if (done) snprintf(s->grad_what, sizeof s->grad_what, "the last training step (step %ld)", s->m->step);
     int interrupted = g_interrupted;
     g_interrupted = 0;
     trainer_free(t);
