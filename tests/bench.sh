@@ -9,6 +9,13 @@ echo "== gptrepl =="
 tiny=$($G --empty -c "seed 1; new tiny; bench")
 gpt2=$($G --empty -c "seed 1; new gpt2; bench")
 printf '%s\n' "tiny:" "$tiny" "gpt2:" "$gpt2" | sed 's/^/  /'
+# generation against memory bandwidth and against OpenBLAS's sgemv, both measured in the
+# same gptrepl run (issue: generation at the memory-bandwidth limit)
+echo "== generation, gpt2 B=1 =="
+printf '%s\n' "$gpt2" | awk -F= '
+  $1 == "generate_fraction_of_limit" { printf "  fraction of the fp32 weight-read limit: %s   (goal >= 0.8)\n", $2 }
+  $1 == "generate_own_vs_openblas"   { printf "  own GEMV vs OpenBLAS sgemv, same run:   %s x\n", $2 }
+  $1 == "read_GBps"                  { printf "  read bandwidth measured in the run:     %s GB/s\n", $2 }'
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads) =="
   pt=$(/usr/bin/python3 tests/bench_torch.py all)
