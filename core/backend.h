@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include "common.h"
 
+struct QWeight;
+
 typedef struct Backend {
     const char *name;                 /* "cpu", "cuda" */
     void *(*alloc)(size_t bytes);     /* NULL on failure */
@@ -38,6 +40,9 @@ typedef struct Backend {
     void (*affine)(float *out, const float *xhat, const float *w, const float *b, int N, int C);
     /* out (N, OC) = x (N, IC) · wᵀ (w is (OC, IC)) + bias (may be NULL) */
     void (*matmul)(float *out, const float *x, const float *w, const float *bias, int N, int IC, int OC);
+    /* The same product with w stored bf16 or int8 (quant.h: its scheme, activations
+     * included); NULL on a backend without those kernels. */
+    void (*matmul_q)(float *out, const float *x, const struct QWeight *w, const float *bias, int N, int IC, int OC);
     /* qkv (B, T, 3C) → q (B, H, T, hd), and k, v rows p0..p0+T-1 of (B, H, K, hd) */
     void (*qkv_split)(float *q, float *k, float *v, const float *qkv, int B, int T, int K, int p0, int H, int hd);
     /* scores (B·H, T, K) = q·kᵀ over keys 0..p0+T-1 (every one, future included); columns

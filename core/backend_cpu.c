@@ -12,9 +12,12 @@
  * default: the online CPUs) or on scheduling. */
 #include "backend.h"
 #include "gemv.h"
+#include "quant.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -64,6 +67,11 @@ static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
  * for a while before sleeping, since generation starts a matrix product every few tens of
  * microseconds and a futex wake-up costs about as much on a virtual machine. */
 static atomic_ulong pool_gen_pub;
+/* The caller's side of the same trade: chunks finished by workers and workers inside the
+ * job, readable without the mutex, so the caller spins until its job is done instead of
+ * sleeping on a condition variable and being woken by a futex each time. */
+static atomic_size_t pool_done_pub;
+static atomic_int pool_active_pub;
 #define POOL_SPIN_NS 200000
 
 static long now_ns(void)
@@ -112,11 +120,14 @@ static void *pool_worker(void *arg)
         void *ctx = pool.ctx;
         size_t n = pool.n, grain = pool.grain, nchunks = pool.nchunks;
         pool.active++;
+        atomic_fetch_add(&pool_active_pub, 1);
         pthread_mutex_unlock(&pool.mu);
         size_t ran = pool_drain(fn, ctx, n, grain, nchunks);
+        atomic_fetch_add(&pool_done_pub, ran);
         pthread_mutex_lock(&pool.mu);
         pool.finished += ran;
         pool.active--;
+        atomic_fetch_sub(&pool_active_pub, 1);
         pthread_cond_signal(&pool.done);
     }
     pthread_mutex_unlock(&pool.mu);
@@ -187,12 +198,20 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
     pool.grain = grain;
     pool.nchunks = nchunks;
     pool.finished = 0;
+    atomic_store(&pool_done_pub, 0);
     atomic_store(&pool.next, 0);
     pool.gen++;
     atomic_store_explicit(&pool_gen_pub, pool.gen, memory_order_release);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     size_t ran = pool_drain(fn, ctx, n, grain, nchunks);
+    long t0 = now_ns();
+    for (unsigned i = 1; atomic_load(&pool_done_pub) + ran < nchunks || atomic_load(&pool_active_pub) > 0; i++) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+        if (!(i & 63) && now_ns() - t0 > POOL_SPIN_NS) break;
+    }
     pthread_mutex_lock(&pool.mu);
     pool.finished += ran;
     while (pool.finished < nchunks || pool.active > 0) pthread_cond_wait(&pool.done, &pool.mu);
@@ -392,6 +411,49 @@ static void cpu_matmul(float *out, const float *x, const float *w, const float *
      * are faster on one thread. */
     size_t grain = work < (double)(1 << 20) ? parts : balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
     par_for(parts, grain, work, matmul_chunk, &g);
+}
+
+/* ---- bf16 / int8 weights (quant.c's kernels): the activations are converted once per
+ * product, by rows on the pool, then the outputs are split by columns like generation's
+ * GEMV (each thread streams its own rows of w; the x rows stay in cache). ---- */
+static QActs g_qacts; /* grown as needed; products run one at a time */
+
+/* The first failure since the last status call (only matmul_q can fail: it allocates). */
+static char g_fail[200];
+__attribute__((format(printf, 1, 2))) static void cpu_fail(const char *fmt, ...)
+{
+    if (g_fail[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_fail, sizeof g_fail, fmt, ap);
+    va_end(ap);
+}
+
+typedef struct { QActs *qa; const float *x; float *out; const QWeight *w; const float *bias; int N; } QArgs;
+
+static void qacts_chunk(void *ctx, size_t a, size_t b)
+{
+    QArgs *g = ctx;
+    quant_acts_rows(g->qa, g->x, a, b);
+}
+
+static void matmul_q_chunk(void *ctx, size_t a, size_t b)
+{
+    QArgs *g = ctx;
+    quant_rows(quant_path(g->w->type), g->out, g->qa, g->w, g->bias, 0, (size_t)g->N, a, b);
+}
+
+static void cpu_matmul_q(float *out, const float *x, const QWeight *w, const float *bias, int N, int IC, int OC)
+{
+    if (w->rows != OC || w->cols != IC) { cpu_fail("matmul_q: a %d x %d weight for a %d x %d product", w->rows, w->cols, OC, IC); return; }
+    if (quant_acts_reserve(&g_qacts, w->type, N, IC)) { cpu_fail("out of memory for the %s activations", prec_def(w->type)->name); return; }
+    QArgs g = {.qa = &g_qacts, .x = x, .out = out, .w = w, .bias = bias, .N = N};
+    par_for((size_t)N, 8, (double)N * IC * 4, qacts_chunk, &g);
+    /* generation reads the weights once: worth the pool from a few hundred KB of them */
+    double work = (double)N * IC * OC, wbytes = (double)quant_weight_bytes(w);
+    size_t grain = N == 1 && wbytes < 262144 ? (size_t)OC : N > 1 && work < (double)(1 << 20) ? (size_t)OC
+                                                                                             : balanced_grain((size_t)OC, GEMM_COLS);
+    par_for((size_t)OC, grain, work > 65536 ? work : 65536, matmul_q_chunk, &g);
 }
 
 /* Generation's single query (T = 1) under 1M multiply-adds stays on one thread: waking
@@ -963,11 +1025,13 @@ static void cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, fl
 }
 
 /* The CPU's ops cannot fail once their buffers exist (allocation failures are the
- * callers' to report), so there is never anything to say. */
+ * callers' to report), except matmul_q, which allocates its activations. */
 static int cpu_status(char *msg, size_t n)
 {
-    if (n) msg[0] = 0;
-    return 0;
+    if (n) snprintf(msg, n, "%s", g_fail);
+    if (!g_fail[0]) return 0;
+    g_fail[0] = 0;
+    return -1;
 }
 
 const Backend backend_cpu = {
@@ -984,6 +1048,7 @@ const Backend backend_cpu = {
     .norm = cpu_norm,
     .affine = cpu_affine,
     .matmul = cpu_matmul,
+    .matmul_q = cpu_matmul_q,
     .qkv_split = cpu_qkv_split,
     .attn_scores = cpu_attn_scores,
     .attn_mask = cpu_attn_mask,

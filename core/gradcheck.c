@@ -25,6 +25,7 @@ int gradcheck_param(Model *m, const int *tokens, int T, const Ablation *abl, int
     if (n < 1 || (size_t)n > p->numel) return gr_fail(e, "gradcheck: %d entries asked, '%s' has %zu", n, name, p->numel);
     Acts *a = acts_new(m, 1, T, e);
     if (!a) return -1;
+    a->fp32_only = 1; /* gradients are of the fp32 model */
     int rc = acts_set_tokens(m, a, tokens, NULL, e);
     a->abl = abl;
     a->nabl = nabl;
@@ -55,6 +56,7 @@ int gradcheck_param(Model *m, const int *tokens, int T, const Ablation *abl, int
         float *dev = m->params + p->offset + idx, x0, xp, xm;
         m->be->download(&x0, dev, sizeof x0);
         xp = x0 + GRADCHECK_H, xm = x0 - GRADCHECK_H;
+        model_weights_changed(m);
         m->be->upload(dev, &xp, sizeof xp);
         double lp = loss_of(a, e, &rc);
         m->be->upload(dev, &xm, sizeof xm);

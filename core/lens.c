@@ -27,7 +27,7 @@ int lens_probs(const Acts *a, int depth, float *probs, float *logits, GrErr *e)
         be->affine(h, xhat, m->p.lnfw, m->p.lnfb, T, C);
         x = h;
     }
-    be->matmul(lg, x, c->tie ? m->p.wte : m->p.lm_head, NULL, T, C, V);
+    acts_matmul(a, lg, x, c->tie ? m->p.wte : m->p.lm_head, NULL, T, C, V); /* at the run's precision */
     if (c->logit_scale) be->scale(lg, 1.0f / sqrtf((float)C), tv);
     be->softmax(pr, lg, T, V);
     char msg[200];

@@ -24,30 +24,35 @@ typedef struct {
     int group;          /* PG_* */
     unsigned when;      /* W_* bits the config must have */
     int init;           /* PI_* */
+    int mm;             /* MM_*: does a matrix product read it (the weights `set precision` stores) */
 } ParamDef;
 
-#define G(nm, f, r, c, g, w, i) {nm, 0, offsetof(ParamPtrs, f), r, c, g, w, i}
-#define L(nm, f, r, c, g, w, i) {nm, 1, offsetof(LayerParams, f), r, c, g, w, i}
+/* Read by a matrix product: never (a lookup, or a vector), always, or when the embedding
+ * is tied (wte is then the unembedding too). */
+enum { MM_NO, MM_YES, MM_TIED };
+
+#define G(nm, f, r, c, g, w, i, mm) {nm, 0, offsetof(ParamPtrs, f), r, c, g, w, i, mm}
+#define L(nm, f, r, c, g, w, i, mm) {nm, 1, offsetof(LayerParams, f), r, c, g, w, i, mm}
 /* Every parameter, in buffer order. The model-level rows before the first per-layer row
  * come before the blocks, the others after them. */
 static const ParamDef PARAMS[] = {
-    G("wte", wte, PD_V, PD_C, PG_EMBED, 0, PI_NORMAL),
-    G("wpe", wpe, PD_CTX, PD_C, PG_EMBED, W_POS, PI_NORMAL),
-    L("ln1.w", ln1w, PD_C, PD_1, PG_LN, 0, PI_ONE),
-    L("ln1.b", ln1b, PD_C, PD_1, PG_LN, 0, PI_ZERO),
-    L("attn.qkv.w", qkvw, PD_3C, PD_C, PG_ATTN, 0, PI_NORMAL),
-    L("attn.qkv.b", qkvb, PD_3C, PD_1, PG_ATTN, 0, PI_ZERO),
-    L("attn.proj.w", projw, PD_C, PD_C, PG_ATTN, 0, PI_RESID),
-    L("attn.proj.b", projb, PD_C, PD_1, PG_ATTN, 0, PI_ZERO),
-    L("ln2.w", ln2w, PD_C, PD_1, PG_LN, W_MLP, PI_ONE),
-    L("ln2.b", ln2b, PD_C, PD_1, PG_LN, W_MLP, PI_ZERO),
-    L("mlp.fc.w", fcw, PD_4C, PD_C, PG_MLP, W_MLP, PI_NORMAL),
-    L("mlp.fc.b", fcb, PD_4C, PD_1, PG_MLP, W_MLP, PI_ZERO),
-    L("mlp.proj.w", fcprojw, PD_C, PD_4C, PG_MLP, W_MLP, PI_RESID),
-    L("mlp.proj.b", fcprojb, PD_C, PD_1, PG_MLP, W_MLP, PI_ZERO),
-    G("lnf.w", lnfw, PD_C, PD_1, PG_LN, W_PRE, PI_ONE),
-    G("lnf.b", lnfb, PD_C, PD_1, PG_LN, W_PRE, PI_ZERO),
-    G("lm_head.w", lm_head, PD_V, PD_C, PG_HEAD, W_UNTIED, PI_NORMAL),
+    G("wte", wte, PD_V, PD_C, PG_EMBED, 0, PI_NORMAL, MM_TIED),
+    G("wpe", wpe, PD_CTX, PD_C, PG_EMBED, W_POS, PI_NORMAL, MM_NO),
+    L("ln1.w", ln1w, PD_C, PD_1, PG_LN, 0, PI_ONE, MM_NO),
+    L("ln1.b", ln1b, PD_C, PD_1, PG_LN, 0, PI_ZERO, MM_NO),
+    L("attn.qkv.w", qkvw, PD_3C, PD_C, PG_ATTN, 0, PI_NORMAL, MM_YES),
+    L("attn.qkv.b", qkvb, PD_3C, PD_1, PG_ATTN, 0, PI_ZERO, MM_NO),
+    L("attn.proj.w", projw, PD_C, PD_C, PG_ATTN, 0, PI_RESID, MM_YES),
+    L("attn.proj.b", projb, PD_C, PD_1, PG_ATTN, 0, PI_ZERO, MM_NO),
+    L("ln2.w", ln2w, PD_C, PD_1, PG_LN, W_MLP, PI_ONE, MM_NO),
+    L("ln2.b", ln2b, PD_C, PD_1, PG_LN, W_MLP, PI_ZERO, MM_NO),
+    L("mlp.fc.w", fcw, PD_4C, PD_C, PG_MLP, W_MLP, PI_NORMAL, MM_YES),
+    L("mlp.fc.b", fcb, PD_4C, PD_1, PG_MLP, W_MLP, PI_ZERO, MM_NO),
+    L("mlp.proj.w", fcprojw, PD_C, PD_4C, PG_MLP, W_MLP, PI_RESID, MM_YES),
+    L("mlp.proj.b", fcprojb, PD_C, PD_1, PG_MLP, W_MLP, PI_ZERO, MM_NO),
+    G("lnf.w", lnfw, PD_C, PD_1, PG_LN, W_PRE, PI_ONE, MM_NO),
+    G("lnf.b", lnfb, PD_C, PD_1, PG_LN, W_PRE, PI_ZERO, MM_NO),
+    G("lm_head.w", lm_head, PD_V, PD_C, PG_HEAD, W_UNTIED, PI_NORMAL, MM_YES),
 };
 #undef G
 #undef L
@@ -126,6 +131,7 @@ static void lay_one(void *ctx, const ParamDef *d, int layer)
     p->offset = l->total;
     p->decay = p->ndim >= 2;
     p->init = d->init;
+    p->matmul = d->mm == MM_YES || (d->mm == MM_TIED && l->c->tie);
     static const char letter[] = {[PD_V] = 'v', [PD_CTX] = 't'};
     p->dimname[0] = letter[d->rows];
     p->dimname[1] = p->ndim == 2 ? 'c' : 0;
@@ -208,6 +214,7 @@ Model *model_new(const GptConfig *c, const Backend *be, GrErr *e)
 void model_free(Model *m)
 {
     if (!m) return;
+    model_set_precision(m, PREC_FP32, NULL); /* frees the copies */
     const Backend *be = m->be;
     if (m->params) be->free(m->params);
     if (m->grads) be->free(m->grads);
@@ -329,6 +336,7 @@ int model_to_backend(Model *m, const Backend *be, GrErr *e)
     m->m = mm;
     m->v = vv;
     m->be = be;
+    if (!be->matmul_q) model_set_precision(m, PREC_FP32, NULL); /* its kernels are the CPU's */
     model_param_ptrs(m, m->params, &m->p);
     if (m->grads) model_param_ptrs(m, m->grads, &m->g);
     return 0;

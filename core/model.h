@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "common.h"
 #include "config.h"
+#include "quant.h"
 #include "tensor.h"
 
 /* Parameter groups, for `params`. */
@@ -25,6 +26,7 @@ typedef struct {
     int decay;             /* weight decay applies (rank ≥ 2) */
     int init;              /* how model_init_random draws it (model.c's table) */
     char dimname[2];       /* 'v' vocab, 't' position, 'c' channel, 0 none (for slices like wte[v=3]) */
+    int matmul;            /* a matrix product reads it: `set precision` keeps a bf16 / int8 copy */
 } ParamInfo;
 
 /* One block's parameters, as pointers into whichever buffer (params, grads, moments). */
@@ -69,6 +71,11 @@ typedef struct Model {
     long step;             /* optimizer steps taken */
     LossHistory hist;
     int unsaved;           /* trained since the last save or load */
+    /* inference precision (model_prec.c): the fp32 weights above are never changed by it */
+    Precision prec;        /* what runs and generation use; training is always fp32 */
+    QWeight *qw;           /* nparams entries: the copy of each matmul weight at prec (type fp32: none) */
+    unsigned long wgen;    /* bumped by model_weights_changed */
+    unsigned long qgen;    /* the wgen qw was made from */
 } Model;
 
 /* Names, shapes and places of every parameter of c (cfg_validate first). */
@@ -85,6 +92,25 @@ int model_to_backend(Model *m, const Backend *be, GrErr *e);
 /* Appends to the history (0, or -1 when out of memory: the point is dropped). */
 int model_hist_loss(Model *m, float loss);
 int model_hist_val(Model *m, long step, float val);
+
+/* ---- inference precision (model_prec.c) ---- */
+/* Keeps a copy of every matmul weight at p (fp32: frees them). The backend must have
+ * matmul_q. -1 with one line (out of memory, no kernels on this backend): nothing changed. */
+int model_set_precision(Model *m, Precision p, GrErr *e);
+/* Every write to the parameters calls this: the copies are remade before the next run at
+ * a reduced precision. */
+void model_weights_changed(Model *m);
+/* Remakes stale copies (a run at m->prec calls it first). */
+int model_precision_ready(Model *m, GrErr *e);
+/* The copy the product of weight w (a pointer to a parameter's first element) reads, or
+ * NULL when it has none (fp32). */
+const QWeight *model_qweight(const Model *m, const float *w);
+/* Bytes generation reads per token at B = 1 at precision p: every matmul weight as
+ * stored (scales included), the other parameters in fp32 except the lookups (wpe, and wte
+ * when it is not the unembedding: one row each). */
+double model_bytes_per_token(const Model *m, Precision p);
+/* Bytes per matmul weight at p, scales included, averaged over those weights. */
+double model_bytes_per_weight(const Model *m, Precision p);
 
 /* Host copy of one parameter (for show/hist on any backend): returns a view valid until the next call. */
 int model_param_view(Model *m, const char *name, TensorView *out, GrErr *e);

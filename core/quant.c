@@ -48,6 +48,14 @@ const char *prec_choices(void)
     return buf;
 }
 
+const char *prec_names(void)
+{
+    static char buf[64];
+    if (!buf[0])
+        for (int i = 0; i < PREC_COUNT; i++) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "|" : "", PRECS[i].name);
+    return buf;
+}
+
 /* ---------------- conversions ---------------- */
 
 uint16_t quant_bf16(float x)
@@ -229,104 +237,118 @@ static void rows_portable(float *out, const QActs *x, const QWeight *w, const fl
 #define TGT_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define INLINE static inline __attribute__((always_inline))
+#define UNROLL _Pragma("GCC unroll 8")
+#define QPF 2 /* generation prefetches the rows QPF tiles ahead */
 
-/* A tile of NX x rows × NW w rows (constants after inlining: the accumulators stay in
- * registers). bf16: 32 values per VDPBF16PS; the columns past the last full vector are
- * one masked step (zeros add nothing). */
+/* Eight accumulators to one vector of their eight sums: halves added, then a transposing
+ * tree of horizontal adds (25 instructions for 8 rows; one reduction each costs 7). */
+TGT_BF16 INLINE __m256 sum8_ps(const __m512 *a)
+{
+    __m256 r[8];
+    UNROLL for (int j = 0; j < 8; j++)
+        r[j] = _mm256_add_ps(_mm512_castps512_ps256(a[j]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[j]), 1)));
+    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(r[0], r[1]), _mm256_hadd_ps(r[2], r[3]));
+    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(r[4], r[5]), _mm256_hadd_ps(r[6], r[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
+}
+
+TGT_VNNI INLINE __m256i sum8_epi32(const __m512i *a)
+{
+    __m256i r[8];
+    UNROLL for (int j = 0; j < 8; j++) r[j] = _mm256_add_epi32(_mm512_castsi512_si256(a[j]), _mm512_extracti64x4_epi64(a[j], 1));
+    __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(r[0], r[1]), _mm256_hadd_epi32(r[2], r[3]));
+    __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(r[4], r[5]), _mm256_hadd_epi32(r[6], r[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31));
+}
+
+/* A tile of NX (1, 2) x rows × NW (1, 8) w rows; constants after inlining, so the 16
+ * accumulators stay in registers. One step is a vector of each row: 32 bf16 per
+ * VDPBF16PS, 64 int8 per VPDPBUSD; the columns past the last full vector are one masked
+ * step (zeros add nothing). */
+#define TILE_BODY(ACC_T, ZERO, ELEM_T, XBASE, WIDTH, MASK_T, MASKED_LOAD, DOT)                            \
+    int IC = w->cols;                                                                                   \
+    const ELEM_T *xr[2], *wr[8];                                                                        \
+    UNROLL for (int i = 0; i < NX; i++) xr[i] = (const ELEM_T *)(XBASE) + (n + i) * IC;                  \
+    UNROLL for (int j = 0; j < NW; j++) wr[j] = (const ELEM_T *)w->q + (o + j) * IC;                     \
+    ACC_T acc[2][8];                                                                                    \
+    UNROLL for (int i = 0; i < NX; i++) UNROLL for (int j = 0; j < NW; j++) acc[i][j] = ZERO;            \
+    int k = 0;                                                                                          \
+    for (; k + WIDTH <= IC; k += WIDTH) {                                                               \
+        if (NX == 1) /* generation: the rows of a later tile, a line each (a row moves a line a step) */ \
+            UNROLL for (int j = 0; j < NW; j++) _mm_prefetch((const char *)(wr[j] + k + (size_t)QPF * NW * IC), _MM_HINT_T0); \
+        __m512i wv[8];                                                                                  \
+        UNROLL for (int j = 0; j < NW; j++) wv[j] = _mm512_loadu_si512((const void *)(wr[j] + k));      \
+        UNROLL for (int i = 0; i < NX; i++) {                                                           \
+            __m512i xv = _mm512_loadu_si512((const void *)(xr[i] + k));                                 \
+            UNROLL for (int j = 0; j < NW; j++) acc[i][j] = DOT(acc[i][j], xv, wv[j]);                  \
+        }                                                                                               \
+    }                                                                                                   \
+    if (k < IC) {                                                                                       \
+        MASK_T tail = (MASK_T)(((MASK_T)1 << (IC - k)) - 1);                                            \
+        __m512i wv[8];                                                                                  \
+        UNROLL for (int j = 0; j < NW; j++) wv[j] = MASKED_LOAD(tail, (const void *)(wr[j] + k));       \
+        UNROLL for (int i = 0; i < NX; i++) {                                                           \
+            __m512i xv = MASKED_LOAD(tail, (const void *)(xr[i] + k));                                  \
+            UNROLL for (int j = 0; j < NW; j++) acc[i][j] = DOT(acc[i][j], xv, wv[j]);                  \
+        }                                                                                               \
+    }
+
+#define DOT_BF16(a, x, w) _mm512_dpbf16_ps(a, (__m512bh)(x), (__m512bh)(w))
 TGT_BF16 INLINE void bf16_tile(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n, size_t o,
                                const int NX, const int NW)
 {
-    int IC = w->cols;
+    TILE_BODY(__m512, _mm512_setzero_ps(), uint16_t, x->bf, 32, __mmask32, _mm512_maskz_loadu_epi16, DOT_BF16)
     size_t OC = (size_t)w->rows;
-    const uint16_t *xr[4], *wr[4];
-    for (int i = 0; i < NX; i++) xr[i] = x->bf + (n + i) * IC;
-    for (int j = 0; j < NW; j++) wr[j] = (const uint16_t *)w->q + (o + j) * IC;
-    __m512 acc[4][4];
-    for (int i = 0; i < NX; i++)
-        for (int j = 0; j < NW; j++) acc[i][j] = _mm512_setzero_ps();
-    int k = 0;
-#define BF16_STEP(LOAD)                                                                              \
-    do {                                                                                             \
-        __m512i wv[4];                                                                               \
-        for (int j = 0; j < NW; j++) wv[j] = LOAD(wr[j] + k);                                        \
-        for (int i = 0; i < NX; i++) {                                                               \
-            __m512i xv = LOAD(xr[i] + k);                                                            \
-            for (int j = 0; j < NW; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], (__m512bh)xv, (__m512bh)wv[j]); \
-        }                                                                                            \
-    } while (0)
-#define LOAD_FULL(p) _mm512_loadu_si512((const void *)(p))
-#define LOAD_TAIL(p) _mm512_maskz_loadu_epi16(tail, (const void *)(p))
-    for (; k + 32 <= IC; k += 32) {
-        if (NX == 1) _mm_prefetch((const char *)(wr[0] + k + (size_t)NW * IC), _MM_HINT_T0);
-        BF16_STEP(LOAD_FULL);
+    UNROLL for (int i = 0; i < NX; i++) {
+        float *dst = out + (n + i) * OC + o;
+        if (NW == 8) {
+            __m256 sv = sum8_ps(acc[i]);
+            _mm256_storeu_ps(dst, bias ? _mm256_add_ps(sv, _mm256_loadu_ps(bias + o)) : sv);
+        } else {
+            UNROLL for (int j = 0; j < NW; j++) dst[j] = _mm512_reduce_add_ps(acc[i][j]) + (bias ? bias[o + j] : 0.0f);
+        }
     }
-    if (k < IC) {
-        __mmask32 tail = (__mmask32)((1u << (IC - k)) - 1u);
-        BF16_STEP(LOAD_TAIL);
-    }
-#undef LOAD_TAIL
-#undef BF16_STEP
-    for (int i = 0; i < NX; i++)
-        for (int j = 0; j < NW; j++) out[(n + i) * OC + o + j] = _mm512_reduce_add_ps(acc[i][j]) + (bias ? bias[o + j] : 0.0f);
 }
 
-/* int8: 64 values per VPDPBUSD (unsigned x = q + 128 times signed w; Σ 128·w taken off). */
+/* int8: unsigned x = q + 128 times signed w, so Σ 128·w is taken off; the end is
+ * int8_out's expression, vector by vector (no fused multiply-add: the same rounding). */
+#define DOT_INT8(a, x, w) _mm512_dpbusd_epi32(a, x, w)
 TGT_VNNI INLINE void int8_tile(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n, size_t o,
                                const int NX, const int NW)
 {
-    int IC = w->cols;
+    TILE_BODY(__m512i, _mm512_setzero_si512(), uint8_t, x->u8, 64, __mmask64, _mm512_maskz_loadu_epi8, DOT_INT8)
     size_t OC = (size_t)w->rows;
-    const uint8_t *xr[4];
-    const int8_t *wr[4];
-    for (int i = 0; i < NX; i++) xr[i] = x->u8 + (n + i) * IC;
-    for (int j = 0; j < NW; j++) wr[j] = (const int8_t *)w->q + (o + j) * IC;
-    __m512i acc[4][4];
-    for (int i = 0; i < NX; i++)
-        for (int j = 0; j < NW; j++) acc[i][j] = _mm512_setzero_si512();
-    int k = 0;
-#define INT8_STEP(LOAD)                                                               \
-    do {                                                                              \
-        __m512i wv[4];                                                                \
-        for (int j = 0; j < NW; j++) wv[j] = LOAD(wr[j] + k);                         \
-        for (int i = 0; i < NX; i++) {                                                \
-            __m512i xv = LOAD(xr[i] + k);                                             \
-            for (int j = 0; j < NW; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv, wv[j]); \
-        }                                                                             \
-    } while (0)
-#define LOAD_TAIL(p) _mm512_maskz_loadu_epi8(tail, (const void *)(p))
-    for (; k + 64 <= IC; k += 64) {
-        if (NX == 1) _mm_prefetch((const char *)(wr[0] + k + (size_t)NW * IC), _MM_HINT_T0);
-        INT8_STEP(LOAD_FULL);
-    }
-    if (k < IC) {
-        __mmask64 tail = (__mmask64)((1ull << (IC - k)) - 1ull);
-        INT8_STEP(LOAD_TAIL);
-    }
-#undef LOAD_TAIL
-#undef LOAD_FULL
-#undef INT8_STEP
-    for (int i = 0; i < NX; i++)
-        for (int j = 0; j < NW; j++) {
-            int32_t s = _mm512_reduce_add_epi32(acc[i][j]) - 128 * w->qsum[o + j];
-            out[(n + i) * OC + o + j] = int8_out(s, x->scale[n + i], w->scale[o + j], bias, o + j);
+    UNROLL for (int i = 0; i < NX; i++) {
+        float *dst = out + (n + i) * OC + o;
+        float sx = x->scale[n + i];
+        if (NW == 8) {
+            __m256i sv = _mm256_sub_epi32(sum8_epi32(acc[i]),
+                                          _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(w->qsum + o)), 7));
+            __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(sv), _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(w->scale + o)));
+            _mm256_storeu_ps(dst, bias ? _mm256_add_ps(y, _mm256_loadu_ps(bias + o)) : y);
+        } else {
+            UNROLL for (int j = 0; j < NW; j++)
+                dst[j] = int8_out(_mm512_reduce_add_epi32(acc[i][j]) - 128 * w->qsum[o + j], sx, w->scale[o + j], bias, o + j);
         }
+    }
 }
+#undef TILE_BODY
 
-/* Blocks of 4 w rows, each against every x row 4 at a time; the ragged ends with smaller
- * tiles. */
+/* Blocks of 8 w rows, each against every x row 2 at a time (the w rows stay in L1 while
+ * the x rows stream past); the ragged ends one w row at a time. */
 #define TILED(NAME, TILE, TGT)                                                                           \
     TGT static void NAME(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n0, size_t n1, \
                          size_t o0, size_t o1)                                                           \
     {                                                                                                    \
         size_t o = o0;                                                                                   \
-        for (; o + 4 <= o1; o += 4) {                                                                    \
+        for (; o + 8 <= o1; o += 8) {                                                                    \
             size_t n = n0;                                                                               \
-            for (; n + 4 <= n1; n += 4) TILE(out, x, w, bias, n, o, 4, 4);                               \
-            for (; n < n1; n++) TILE(out, x, w, bias, n, o, 1, 4);                                       \
+            for (; n + 2 <= n1; n += 2) TILE(out, x, w, bias, n, o, 2, 8);                               \
+            for (; n < n1; n++) TILE(out, x, w, bias, n, o, 1, 8);                                       \
         }                                                                                                \
         for (; o < o1; o++) {                                                                            \
             size_t n = n0;                                                                               \
-            for (; n + 4 <= n1; n += 4) TILE(out, x, w, bias, n, o, 4, 1);                               \
+            for (; n + 2 <= n1; n += 2) TILE(out, x, w, bias, n, o, 2, 1);                               \
             for (; n < n1; n++) TILE(out, x, w, bias, n, o, 1, 1);                                       \
         }                                                                                                \
     }

@@ -34,6 +34,8 @@ const PrecisionDef *prec_def(Precision p);
 int prec_parse(const char *s, Precision *p);
 /* "fp32, bf16 or int8": the choices, from the table. */
 const char *prec_choices(void);
+/* "fp32|bf16|int8": the same, as a FieldDef's choices. */
+const char *prec_names(void);
 
 typedef struct QWeight {
     Precision type;  /* PREC_BF16 or PREC_INT8; PREC_FP32 = no copy */

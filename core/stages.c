@@ -55,6 +55,14 @@ static const float *qkv_input(const Acts *a, int l)
     return a->m->cfg.post_norm ? acts_block_in(a, l) : a->layer[l].ln1;
 }
 
+void acts_matmul(const Acts *a, float *out, const float *x, const float *w, const float *b, int N, int IC, int OC)
+{
+    const Model *m = a->m;
+    const QWeight *q = a->prec != PREC_FP32 ? model_qweight(m, w) : NULL;
+    if (q) m->be->matmul_q(out, x, q, b, N, IC, OC);
+    else m->be->matmul(out, x, w, b, N, IC, OC);
+}
+
 static void st_embed(Acts *a, int l)
 {
     CTX;
@@ -76,7 +84,7 @@ static void st_ln1(Acts *a, int l)
 static void st_qkv(Acts *a, int l)
 {
     CTX;
-    be->matmul(la->qkv, qkv_input(a, l), P->qkvw, P->qkvb, N, C, 3 * C);
+    acts_matmul(a, la->qkv, qkv_input(a, l), P->qkvw, P->qkvb, N, C, 3 * C);
 }
 
 static void st_heads(Acts *a, int l)
@@ -112,7 +120,7 @@ static void st_ctx(Acts *a, int l)
 static void st_attn(Acts *a, int l)
 {
     CTX;
-    be->matmul(la->attn, la->ctx, P->projw, P->projb, N, C, C);
+    acts_matmul(a, la->attn, la->ctx, P->projw, P->projb, N, C, C);
 }
 
 static void st_resid_mid(Acts *a, int l)
@@ -136,7 +144,7 @@ static void st_ln2(Acts *a, int l)
 static void st_fc(Acts *a, int l)
 {
     CTX;
-    be->matmul(la->fc, c->post_norm ? la->ln1 : la->ln2, P->fcw, P->fcb, N, C, 4 * C);
+    acts_matmul(a, la->fc, c->post_norm ? la->ln1 : la->ln2, P->fcw, P->fcb, N, C, 4 * C);
 }
 
 static void st_act(Acts *a, int l)
@@ -148,7 +156,7 @@ static void st_act(Acts *a, int l)
 static void st_mlp(Acts *a, int l)
 {
     CTX;
-    be->matmul(la->mlp, la->act, P->fcprojw, P->fcprojb, N, 4 * C, C);
+    acts_matmul(a, la->mlp, la->act, P->fcprojw, P->fcprojb, N, 4 * C, C);
 }
 
 static void st_resid(Acts *a, int l)
@@ -172,7 +180,7 @@ static void st_lnf(Acts *a, int l)
 static void st_logits(Acts *a, int l)
 {
     CTX;
-    be->matmul(a->logits, acts_final_hidden(a), c->tie ? m->p.wte : m->p.lm_head, NULL, N, C, c->vocab);
+    acts_matmul(a, a->logits, acts_final_hidden(a), c->tie ? m->p.wte : m->p.lm_head, NULL, N, C, c->vocab);
     if (c->logit_scale) be->scale(a->logits, 1.0f / sqrtf((float)C), (size_t)N * c->vocab);
 }
 
@@ -629,8 +637,15 @@ int acts_step(Acts *a)
     return i;
 }
 
+int acts_prepare(Acts *a, GrErr *e)
+{
+    a->prec = a->fp32_only ? PREC_FP32 : a->m->prec;
+    return a->prec == PREC_FP32 ? 0 : model_precision_ready(a->m, e);
+}
+
 int acts_run_until(Acts *a, const char *stop, GrErr *e)
 {
+    if (a->next == 0 && acts_prepare(a, e)) return -1;
     while (a->next < a->nstages && (!stop || strcmp(a->stages[a->next].name, stop) != 0)) acts_step(a);
     return be_check(a->m->be, e);
 }

@@ -61,6 +61,11 @@ void abl_backward(const Acts *a, const Ablation *ab, float *d);
 int stages_build(Acts *a, GrErr *e);
 /* Runs the next stage (and the ablations of what it wrote); returns its index, -1 when done. */
 int acts_step(Acts *a);
+/* Before a run's first stage: the weights' bf16 / int8 copies made if stale (acts_run
+ * calls it; a caller stepping by itself calls it at stage 0). */
+int acts_prepare(Acts *a, GrErr *e);
+/* out (N, OC) = x·wᵀ + b at the run's precision (w: a parameter; its copy when reduced). */
+void acts_matmul(const Acts *a, float *out, const float *x, const float *w, const float *b, int N, int IC, int OC);
 /* Runs the remaining stages; then the backend's status: -1 with its message if an op failed. */
 int acts_run(Acts *a, GrErr *e);
 /* Runs the remaining stages before the one named `stop` ("probs": the logits are enough). */

@@ -97,6 +97,8 @@ typedef struct Acts {
     unsigned long epoch;             /* times the first stage has run (values computed from it are fresh for one epoch) */
     const struct Ablation *abl;      /* applied after the stage writing their target */
     int nabl;
+    int fp32_only;                   /* ignore the model's precision (training, gradients) */
+    int prec;                        /* the Precision the current epoch runs at (set by its first stage) */
 } Acts;
 
 /* The whole table, in forward order. */

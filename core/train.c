@@ -144,6 +144,7 @@ static int restore(Trainer *t)
     m->be->zero(m->grads, nb);
     if (!t->good_p) return -1;
     m->be->copy(m->params, t->good_p, nb);
+    model_weights_changed(m);
     m->be->copy(m->m, t->good_m, nb);
     m->be->copy(m->v, t->good_v, nb);
     m->step = t->good_step;
@@ -180,6 +181,7 @@ Trainer *trainer_new(Model *m, const TrainCfg *cfg, const Dataset *d, GrErr *e)
     t->c = c;
     t->d = d;
     t->a = acts_new(m, B, T, e);
+    if (t->a) t->a->fp32_only = 1; /* training is fp32 whatever `set precision` says */
     if (!t->a) goto fail;
     t->bs = back_scratch_new(m, B, T, e);
     if (!t->bs) goto fail;
@@ -278,6 +280,7 @@ int trainer_step_rows(Trainer *t, const int *rows, StepInfo *out, GrErr *e)
         if (c->clip > 0 && norm > c->clip) gscale = (float)(c->clip / norm);
         snapshot(t);
         m->step++;
+        model_weights_changed(m);
         for (int i = 0; i < m->nparams; i++) {
             const ParamInfo *p = &m->info[i];
             be->adamw(m->params + p->offset, m->grads + p->offset, m->m + p->offset, m->v + p->offset, p->numel, lr,
@@ -341,6 +344,7 @@ float trainer_eval(Trainer *t)
         if (!t->ea || t->eT != T) {
             acts_free(m, t->ea);
             t->ea = acts_new(m, B, T, NULL);
+            if (t->ea) t->ea->fp32_only = 1;
             t->eT = T;
             if (!t->ea) return NAN;
         }

@@ -47,7 +47,52 @@ static double gen_rate(Model *m, int B, int first, int ngen, GrErr *e)
     return rate;
 }
 
-int cmd_bench(Session *s, const Args *a, GrErr *e)
+/* One forward pass of t: the best of the repetitions in a second, the statistic
+ * tests/bench_torch.py takes for PyTorch. */
+static double forward_ms(Acts *t)
+{
+    GrErr e;
+    int reps = 0;
+    double t0 = now_ms(), t1 = t0, best = 1e300;
+    do {
+        double r0 = now_ms();
+        acts_rewind(t);
+        acts_run(t, &e);
+        t->m->be->sync();
+        reps++;
+        t1 = now_ms();
+        if (t1 - r0 < best) best = t1 - r0;
+    } while (t1 - t0 < 1000 && reps < 50);
+    return best;
+}
+
+/* The reduced precisions, each from its own copies of the weights: forward time, and
+ * generation at B = 1 against the limit its bytes per token set. The model is left at
+ * the precision it had. */
+static int bench_precisions(Session *s, Acts *t, int first, int ngen, size_t buf, GrErr *e)
+{
+    Model *m = s->m;
+    Precision was = m->prec;
+    int rc = 0;
+    for (int p = PREC_FP32 + 1; p < PREC_COUNT && !rc; p++) {
+        const char *nm = prec_def((Precision)p)->name;
+        if (model_set_precision(m, (Precision)p, e)) { rc = -1; break; }
+        double fwd = forward_ms(t), g = 0, r, gbps = backend_cpu_read_gbps(buf, e);
+        for (int rep = 0; rep < 2 && !rc; rep++)
+            if ((r = gen_rate(m, 1, first, ngen, e)) < 0) rc = -1;
+            else g = fmax(g, r);
+        if (rc || gbps < 0 || (gbps = fmax(gbps, backend_cpu_read_gbps(buf, e))) < 0) { rc = -1; break; }
+        double limit = gbps * 1e9 / model_bytes_per_token(m, (Precision)p);
+        sb_printf(&s->out, "forward_%s_ms=%.2f\ngenerate_%s_tok_s=%.1f\n%s_MB_per_token=%.1f\nread_%s_GBps=%.1f\n"
+                           "generate_%s_limit_tok_s=%.1f\ngenerate_%s_fraction_of_limit=%.2f\n",
+                  nm, fwd, nm, g, nm, model_bytes_per_token(m, (Precision)p) / 1e6, nm, gbps, nm, limit, nm, g / limit);
+    }
+    GrErr pe;
+    if (model_set_precision(m, was, rc ? &pe : e)) rc = -1;
+    return rc;
+}
+
+static int bench_all(Session *s, const Args *a, GrErr *e)
 {
     if (need_model(s, e)) return CMD_ERR;
     Model *m = s->m;
@@ -63,18 +108,7 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
         free(ids);
         return CMD_ERR;
     }
-    /* Best of the repetitions, the statistic tests/bench_torch.py takes for PyTorch. */
-    int reps = 0;
-    double t0 = now_ms(), t1 = t0, fwd_ms = 1e300;
-    do {
-        double r0 = now_ms();
-        acts_rewind(t);
-        acts_run(t, e);
-        m->be->sync();
-        reps++;
-        t1 = now_ms();
-        if (t1 - r0 < fwd_ms) fwd_ms = t1 - r0;
-    } while (t1 - t0 < 1000 && reps < 50);
+    double fwd_ms = forward_ms(t), t0;
     /* Pictures of this model: every terminal picture a learner draws, then one PNG. */
     double render_ms = 0, png_ms = 0;
     {
@@ -108,7 +142,6 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
         free(lab);
         free(pat);
     }
-    acts_free(m, t);
     /* generation with the KV cache at B = 1, 4 and 16 sequences side by side: latency
      * (tokens/s of one sequence) against throughput (of all of them); at B = 1 also with
      * OpenBLAS's sgemv in place of ours, alternating, best of two each (this machine's
@@ -116,24 +149,33 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
     int ngen = m->cfg.ctx < 128 ? m->cfg.ctx - 1 : 128;
     double own = 0, blas = 0, b4 = 0, b16 = 0, rate;
     int cpu = m->be == &backend_cpu;
+    /* The limit's bandwidth: measured before and after generation (this VM's drifts by
+     * half from minute to minute), the higher taken, so the fraction is not flattered. */
+    double wbytes = model_bytes_per_token(m, PREC_FP32);
+    long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    size_t bwbuf = (size_t)fmax(wbytes, 4.0 * (llc > 0 ? (double)llc : 32e6));
+    double bw0 = cpu ? backend_cpu_read_gbps(bwbuf, e) : 0;
+    if (bw0 < 0) { free(ids); acts_free(m, t); return CMD_ERR; }
     for (int rep = 0; rep < (cpu ? 2 : 1); rep++) {
-        if ((rate = gen_rate(m, 1, ids[0], ngen, e)) < 0) { free(ids); return CMD_ERR; }
+        if ((rate = gen_rate(m, 1, ids[0], ngen, e)) < 0) { free(ids); acts_free(m, t); return CMD_ERR; }
         own = fmax(own, rate);
         if (cpu) {
             backend_cpu_use_own_gemv(0);
             rate = gen_rate(m, 1, ids[0], ngen, e);
             backend_cpu_use_own_gemv(1);
-            if (rate < 0) { free(ids); return CMD_ERR; }
+            if (rate < 0) { free(ids); acts_free(m, t); return CMD_ERR; }
             blas = fmax(blas, rate);
         }
     }
     if ((b4 = gen_rate(m, 4, ids[0], ngen, e)) < 0 || (b16 = gen_rate(m, 16, ids[0], ngen, e)) < 0) {
         free(ids);
+        acts_free(m, t);
         return CMD_ERR;
     }
     double gen_tok_s[3] = {own, b4, b16};
+    int first_tok = ids[0];
     free(ids);
-    if (be_check(m->be, e)) return CMD_ERR;
+    if (be_check(m->be, e)) { acts_free(m, t); return CMD_ERR; }
     sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\ngenerate_b4_tok_s=%.1f\n"
                        "generate_b16_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n",
               m->be->name, T, fwd_ms, gen_tok_s[0], gen_tok_s[1], gen_tok_s[2], render_ms, png_ms);
@@ -143,19 +185,16 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
     if (m->be == &backend_cpu) {
         /* Generation at B = 1 reads every weight once per token (wpe: one row; the
          * unembedding all of wte or lm_head): its limit is read bandwidth / those bytes. */
-        const GptConfig *c = &m->cfg;
-        double wbytes = (double)m->total * sizeof(float);
-        if (c->pos) wbytes -= (double)(c->ctx - 1) * c->d * sizeof(float);
-        if (!c->tie) wbytes -= (double)(c->vocab - 1) * c->d * sizeof(float); /* wte: one row */
-        long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
-        double buf = fmax(wbytes, 4.0 * (llc > 0 ? (double)llc : 32e6));
-        double gbps = backend_cpu_read_gbps((size_t)buf, e);
-        if (gbps < 0) return CMD_ERR;
+        double gbps = backend_cpu_read_gbps(bwbuf, e);
+        if (gbps < 0) { acts_free(m, t); return CMD_ERR; }
+        gbps = fmax(gbps, bw0);
         double limit = gbps * 1e9 / wbytes;
         sb_printf(&s->out, "read_GBps=%.1f\nweights_MB_per_token=%.1f\ngenerate_limit_tok_s=%.1f\n"
                            "generate_fraction_of_limit=%.2f\n",
                   gbps, wbytes / 1e6, limit, gen_tok_s[0] / limit);
+        if (bench_precisions(s, t, first_tok, ngen, bwbuf, e)) { acts_free(m, t); return CMD_ERR; }
     }
+    acts_free(m, t);
     if (arg_given(a, "no-train")) return CMD_OK;
     /* One training step on random rows (the model's weights and moments are restored
      * afterwards, so bench never changes what the learner has). */
@@ -194,6 +233,7 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
     free(rows);
     trainer_free(tr);
     m->be->upload(m->params, saved, m->total * sizeof(float));
+    model_weights_changed(m);
     if (had_opt) {
         m->be->upload(m->m, saved + m->total, m->total * sizeof(float));
         m->be->upload(m->v, saved + 2 * m->total, m->total * sizeof(float));
@@ -207,4 +247,16 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
         m->m = m->v = m->grads = NULL;
     }
     return CMD_OK;
+}
+
+/* bench measures fp32 first, whatever the session's precision, and leaves it as it was. */
+int cmd_bench(Session *s, const Args *a, GrErr *e)
+{
+    if (need_model(s, e)) return CMD_ERR;
+    Precision was = s->m->prec;
+    if (model_set_precision(s->m, PREC_FP32, e)) return CMD_ERR;
+    int rc = bench_all(s, a, e);
+    GrErr pe;
+    if (model_set_precision(s->m, was, rc == CMD_OK ? e : &pe)) rc = CMD_ERR;
+    return rc;
 }

@@ -42,6 +42,7 @@ int cmd_backward(Session *s, const Args *a, GrErr *e)
         if (act) acts_free(m, act);
         return CMD_ERR;
     }
+    act->fp32_only = g->fp32_only = 1; /* gradients are of the fp32 weights (set precision is for inference) */
     int rc = acts_set_tokens(m, act, s->trace->tokens_host, NULL, e);
     act->abl = s->abl; /* ablations and patches in force, forwards and backwards */
     act->nabl = s->nabl;
@@ -82,6 +83,9 @@ int cmd_backward(Session *s, const Args *a, GrErr *e)
     free(gv);
     sb_printf(&s->out, "backward: d loss / d every parameter for loss %.4f over %d prediction%s; |grad| = %.4g%s\n",
               loss, nt, nt == 1 ? "" : "s", sqrt(total), s->nabl ? " (through the ablations in force)" : "");
+    if (m->prec != PREC_FP32)
+        sb_printf(&s->out, "  (in fp32: gradients are of the trained weights; precision %s applies to inference)\n",
+                  prec_def(m->prec)->name);
     sb_puts(&s->out, "  largest:");
     for (int k = 0; k < 3 && best[k] >= 0; k++) sb_printf(&s->out, "%s %s %.4g", k ? "," : "", m->info[best[k]].name, norms[k]);
     sb_puts(&s->out, "\n  look at them as grad.NAME: show grad.wte, hist grad.L0.attn.qkv.w, and the trace's: heatmap "

@@ -39,6 +39,9 @@ static const FieldDef SETTINGS[] = {
     {.name = "theme", .kind = FK_CHOICE, .choices = "dark|light", .comp = COMP_CHOICES, .store = FS_INT,
      .off = offsetof(Session, theme), .def = "dark",
      .help = "light: for a projector (dark text on white, larger cells, no side panel)"},
+    {.name = "precision", .kind = FK_CHOICE, .choices_fn = prec_names, .comp = COMP_CHOICES, .store = FS_INT,
+     .off = offsetof(Session, prec), .def = "fp32",
+     .help = "weights runs and generation read: bf16, or int8 with a scale per row (training stays fp32)"},
     {.name = NULL},
 };
 
@@ -410,6 +413,30 @@ int cmd_seed(Session *s, const Args *a, GrErr *e)
     return CMD_OK;
 }
 
+/* set precision P: the copies made now (so running out of memory is said here), the last
+ * run rerun at P, and what it costs and saves. */
+static int set_precision(Session *s, Precision p, GrErr *e)
+{
+    if (s->m && model_set_precision(s->m, p, e)) return CMD_ERR;
+    s->prec = p;
+    if (!s->m) {
+        sb_printf(&s->out, "precision %s: applies to the next model\n", prec_def(p)->name);
+        return CMD_OK;
+    }
+    const Model *m = s->m;
+    sb_printf(&s->out, "precision %s: matmul weights %s, %.3g bytes each; generation reads %.1f MB per token (fp32: %.1f)\n",
+              prec_def(p)->name, prec_def(p)->weights, model_bytes_per_weight(m, p), model_bytes_per_token(m, p) / 1e6,
+              model_bytes_per_token(m, PREC_FP32) / 1e6);
+    if (p != PREC_FP32)
+        sb_printf(&s->out, "  activations %s; the fp32 weights are kept: train trains them, 'set precision fp32' "
+                           "is the model exactly\n", prec_def(p)->acts);
+    if (s->trace) {
+        if (session_rerun(s, e)) return CMD_ERR;
+        sb_printf(&s->out, "  the last run again at %s: loss %.4f\n", prec_def(p)->name, s->trace->loss);
+    }
+    return CMD_OK;
+}
+
 int cmd_set(Session *s, const Args *a, GrErr *e)
 {
     const FieldVal *k = arg(a, "key"), *v = arg(a, "value");
@@ -442,6 +469,7 @@ int cmd_set(Session *s, const Args *a, GrErr *e)
         else if (viz_color_parse(v->s, &s->color, e)) return CMD_ERR;
         return CMD_OK;
     }
+    if (!strcmp(f->name, "precision")) return set_precision(s, (Precision)val.i, e);
     field_store(f, &val, s);
     return CMD_OK;
 }

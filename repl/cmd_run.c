@@ -214,6 +214,8 @@ static void show_stage_result(Session *s, int idx)
 /* One stage; a failed op leaves the cursor where it was. */
 static int step_once(Session *s, int *idx, GrErr *e)
 {
+    GrErr pe;
+    if (s->trace->next == 0 && acts_prepare(s->trace, &pe)) return gr_fail(e, "step: %s", pe.msg);
     int i = acts_step(s->trace);
     GrErr be;
     if (be_check(s->m->be, &be)) {

@@ -86,6 +86,7 @@ int pabl_add(Session *s, const char *spec, const char *mode, GrErr *e)
     float val = strcmp(mode, "mean") ? 0.0f : (float)mean;
     for (size_t i = 0; i < k; i++) *view_at(&v, i) = val;
     be->upload(s->m->params + p->offset, work, sizeof(float) * p->numel);
+    model_weights_changed(s->m);
     free(work);
     char msg[200];
     if (be->status(msg, sizeof msg)) {
@@ -106,6 +107,7 @@ static void restore(Session *s, int i)
 {
     struct ParamAbl *pa = &s->pabl[i];
     if (s->m) s->m->be->upload(s->m->params + pa->offset, pa->saved, sizeof(float) * pa->numel);
+    if (s->m) model_weights_changed(s->m);
     free(pa->saved);
     memmove(pa, pa + 1, sizeof *pa * (size_t)(s->npabl - i - 1));
     s->npabl--;
@@ -162,6 +164,7 @@ void pabl_swap(Session *s, int to_clean)
             memcpy(pa->saved + o, tmp, sizeof(float) * n);
         }
     }
+    if (s->npabl) model_weights_changed(s->m);
 }
 
 int abl_count(const Session *s) { return s->nabl + s->npabl; }

@@ -204,6 +204,7 @@ int snap_restore(Session *s, const char *name, GrErr *e)
     if (s->snaps[i].total != s->m->total)
         return gr_fail(e, "restore: snapshot '%s' has %zu parameters, the model %zu", name, s->snaps[i].total, s->m->total);
     s->m->be->upload(s->m->params, s->snaps[i].params, s->m->total * sizeof(float));
+    model_weights_changed(s->m);
     if (be_check(s->m->be, e)) return -1;
     s->m->step = s->snaps[i].step;
     s->m->unsaved = 1;

@@ -437,6 +437,13 @@ int session_adopt_model(Session *s, Model *m, const char *chars, const char *nam
     snprintf(s->model_name, sizeof s->model_name, "%s", name);
     s->corpus[0] = 0;
     if (note) sb_puts(&s->out, note);
+    if (s->prec != PREC_FP32) { /* the precision the learner chose applies to the new model too */
+        GrErr pe;
+        if (model_set_precision(m, (Precision)s->prec, &pe)) {
+            sb_printf(&s->out, "precision back to fp32: %s\n", pe.msg);
+            s->prec = PREC_FP32;
+        }
+    }
     if (nr) sb_printf(&s->out, "(%d named run%s dropped: they ran on the previous model)\n", nr, nr == 1 ? "" : "s");
     return 0;
 }

@@ -87,6 +87,7 @@ typedef struct Session {
     int allow_files;           /* --allow-files: lessons may read and write anywhere */
     /* the classroom */
     int theme;                 /* 0 dark, 1 light (projector: larger cells, no side panel) */
+    int prec;                  /* Precision of inference (`set precision`), kept across new and load */
     FILE *log;                 /* `log FILE`: a transcript of commands and output, or NULL */
     size_t log_mark;           /* bytes of s->out already in the log */
     char log_path[1024];

@@ -3,6 +3,7 @@
 #include "generate.h"
 #include "gemv.h"
 #include "sample.h"
+#include "train.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -284,6 +285,96 @@ TEST(batched_cache_matches_single)
     model_free(m);
 }
 
+/* `set precision`: the copies change the logits a little, never the fp32 weights (back to
+ * fp32 is bit for bit), follow writes to the weights, keep batched rows equal to single
+ * ones, and training ignores them. */
+static void logits_at(Model *m, const int *toks, int n, float *out)
+{
+    GrErr e;
+    CHECK(nocache_forward(m, NULL, 0, toks, n, out, &e) == 0);
+}
+
+TEST(precision_model)
+{
+    Model *m = make(NULL, 5);
+    GrErr e;
+    int V = m->cfg.vocab, toks[20];
+    for (int i = 0; i < 20; i++) toks[i] = (i * 37 + 3) % V;
+    float *l32 = malloc(sizeof(float) * V), *lq = malloc(sizeof(float) * V), *back = malloc(sizeof(float) * V);
+    logits_at(m, toks, 20, l32);
+    double amax = 0;
+    for (int v = 0; v < V; v++) amax = fmax(amax, fabs(l32[v]));
+    double err[PREC_COUNT] = {0};
+    for (int p = PREC_BF16; p < PREC_COUNT; p++) {
+        CHECK(model_set_precision(m, (Precision)p, &e) == 0);
+        CHECK(m->prec == (Precision)p && model_qweight(m, m->p.layer[0].qkvw) != NULL);
+        CHECK(model_qweight(m, m->p.layer[0].qkvb) == NULL && model_qweight(m, m->p.wpe) == NULL);
+        logits_at(m, toks, 20, lq);
+        for (int v = 0; v < V; v++) err[p] = fmax(err[p], fabs(lq[v] - l32[v]));
+        CHECK(err[p] > 0);                                       /* it is a different product */
+        CHECK(err[p] < (p == PREC_BF16 ? 0.02 : 0.08) * amax);   /* and a close one */
+        CHECK(argmax_f(lq, V) == argmax_f(l32, V));
+    }
+    CHECK(err[PREC_BF16] < err[PREC_INT8]);
+    CHECK(model_set_precision(m, PREC_FP32, &e) == 0 && m->qw == NULL);
+    logits_at(m, toks, 20, back);
+    CHECK(memcmp(back, l32, sizeof(float) * V) == 0);
+    printf("precision: max |logit - fp32| bf16 %.3g, int8 %.3g (max |logit| %.3g); back to fp32 bit for bit\n",
+           err[PREC_BF16], err[PREC_INT8], amax);
+
+    /* a write to the weights remakes the copies before the next run */
+    CHECK(model_set_precision(m, PREC_INT8, &e) == 0);
+    logits_at(m, toks, 20, lq);
+    const QWeight *q0 = model_qweight(m, m->p.wte);
+    float before = quant_value(q0, 3, 0);
+    for (int c = 0; c < m->cfg.d; c++) m->p.wte[3 * m->cfg.d + c] *= 4.0f;
+    model_weights_changed(m);
+    logits_at(m, toks, 20, back);
+    CHECK(quant_value(model_qweight(m, m->p.wte), 3, 0) != before);
+    for (int c = 0; c < m->cfg.d; c++) m->p.wte[3 * m->cfg.d + c] /= 4.0f;
+    model_weights_changed(m);
+    logits_at(m, toks, 20, back);
+    CHECK(memcmp(back, lq, sizeof(float) * V) == 0);
+
+    /* batched rows equal single ones exactly: each row's activations are its own */
+    for (int p = PREC_BF16; p < PREC_COUNT; p++) {
+        CHECK(model_set_precision(m, (Precision)p, &e) == 0);
+        KVCache *kb = kv_new_batch(m, 3, NULL, 0, &e), *k1 = kv_new(m, NULL, 0, &e);
+        float *lb = malloc(sizeof(float) * 3 * V);
+        int tb[3] = {9, 9, 9}, t1 = 9, same = 1;
+        for (int i = 0; i < 20; i++) {
+            kv_forward_batch(m, kb, tb, lb, &e);
+            kv_forward(m, k1, t1, back, &e);
+            for (int b = 0; b < 3; b++) same &= memcmp(lb + (size_t)b * V, back, sizeof(float) * V) == 0;
+            t1 = tb[0] = tb[1] = tb[2] = argmax_f(back, V);
+        }
+        CHECK(same);
+        kv_free(m, kb), kv_free(m, k1), free(lb);
+    }
+
+    /* a training step at int8 is the fp32 step, bit for bit */
+    Model *m2 = make(NULL, 5);
+    CHECK(model_set_precision(m, PREC_INT8, &e) == 0);
+    TrainCfg tc;
+    train_cfg_default(&tc);
+    tc.batch = 2;
+    tc.ctx = 16;
+    int rows[2 * 17];
+    for (int i = 0; i < 34; i++) rows[i] = (i * 11 + 1) % V;
+    Model *ms[2] = {m, m2};
+    for (int k = 0; k < 2; k++) {
+        Trainer *tr = trainer_new(ms[k], &tc, NULL, &e);
+        StepInfo si;
+        CHECK(tr && trainer_step_rows(tr, rows, &si, &e) == 0);
+        trainer_free(tr);
+    }
+    CHECK(memcmp(m->params, m2->params, sizeof(float) * m->total) == 0);
+    CHECK(m->prec == PREC_INT8);
+    model_free(m2);
+    free(l32), free(lq), free(back);
+    model_free(m);
+}
+
 /* The matrix-vector kernels: every path this CPU has against a double reference, on odd
  * shapes (rows not a multiple of 4, widths not a multiple of 16, a width of 1). */
 TEST(gemv_paths_agree)
@@ -332,5 +423,6 @@ int main(void)
     RUN(top_k_top_p);
     RUN(batched_cache_matches_single);
     RUN(gemv_paths_agree);
+    RUN(precision_model);
     return harness_done("generate");
 }
