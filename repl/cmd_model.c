@@ -300,6 +300,10 @@ int cmd_model(Session *s, const Args *a, GrErr *e)
     o->len--; /* the last space */
     sb_putc(o, '\n');
     sb_printf(o, "  parameters %s (%.1f MB fp32), step %ld\n", cnt, s->m->total * 4.0 / 1e6, s->m->step);
+    if (s->m->prec != PREC_FP32)
+        sb_printf(o, "  precision %s: matmul weights %.3g bytes each, %.1f MB read per generated token (training: fp32)\n",
+                  prec_def(s->m->prec)->name, model_bytes_per_weight(s->m, s->m->prec),
+                  model_bytes_per_token(s->m, s->m->prec) / 1e6);
     /* The block diagram is the stage list itself (core/stages.c), with each stage's outputs. */
     Acts *t = acts_new(s->m, 1, 1, e);
     if (!t) return CMD_ERR;
@@ -402,6 +406,11 @@ int cmd_device(Session *s, const Args *a, GrErr *e)
     if (model_to_backend(s->m, be, e)) return CMD_ERR;
     if (session_rerun(s, e)) return CMD_ERR;
     sb_printf(&s->out, "model now on %s\n", be->name);
+    if (s->prec != (int)s->m->prec) { /* model_to_backend dropped the copies: no kernels for them there */
+        sb_printf(&s->out, "precision back to fp32: the %s backend has no %s kernels yet\n", be->name,
+                  prec_def((Precision)s->prec)->name);
+        s->prec = s->m->prec;
+    }
     if (nr) sb_printf(&s->out, "(%d named run%s dropped: they were on the other device)\n", nr, nr == 1 ? "" : "s");
     return CMD_OK;
 }

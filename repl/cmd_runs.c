@@ -69,11 +69,11 @@ static int top1_agree(const float *la, const float *lb, int T, int V)
     return k;
 }
 
-static int diff_table(Session *s, const char *an, const Acts *A, const char *bn, const Acts *B, GrErr *e)
+static int diff_table(Session *s, const char *cmd, const char *an, const Acts *A, const char *bn, const Acts *B, GrErr *e)
 {
     int same = 0;
     for (int t = 0; t < A->T; t++) same += A->tokens_host[t] == B->tokens_host[t];
-    sb_printf(&s->out, "diff %s %s: %d tokens, %s; loss %.4f vs %.4f (%+.4f)\n", an, bn, A->T,
+    sb_printf(&s->out, "%s %s %s: %d tokens, %s; loss %.4f vs %.4f (%+.4f)\n", cmd, an, bn, A->T,
               same == A->T ? "the same tokens" : "different tokens", A->loss, B->loss, B->loss - A->loss);
     sb_puts(&s->out, "  tensor             max |A-B|   mean |A-B|\n");
     const char *first = NULL;
@@ -175,7 +175,35 @@ int cmd_diff(Session *s, const Args *a, GrErr *e)
     if (A->T != B->T)
         return gr_fail(e, "diff: %s has %d tokens and %s %d; runs of the same length compare position by position", an,
                        A->T, bn, B->T), CMD_ERR;
-    int rc = arg_given(a, "tensor") ? diff_tensor(s, an, bn, arg_str(a, "tensor", ""), e) : diff_table(s, an, A, bn, B, e);
+    int rc = arg_given(a, "tensor") ? diff_tensor(s, an, bn, arg_str(a, "tensor", ""), e) : diff_table(s, "diff", an, A, bn, B, e);
+    return rc ? CMD_ERR : CMD_OK;
+}
+
+/* compare A B [TEXT]: the text run at precision A and at B (the session's ablations in
+ * force in both), diff's table between them; the session's precision is left as it was. */
+int cmd_compare(Session *s, const Args *a, GrErr *e)
+{
+    if (need_model(s, e)) return CMD_ERR;
+    Model *m = s->m;
+    const char *text = arg_given(a, "text") ? arg_str(a, "text", "") : s->run_text;
+    if (!text) return gr_fail(e, "compare: which text? ('compare fp32 int8 \"some text\"', or run one first)"), CMD_ERR;
+    Precision p[2] = {(Precision)arg(a, "a")->i, (Precision)arg(a, "b")->i}, was = m->prec;
+    Acts *r[2] = {NULL, NULL};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (model_set_precision(m, p[k], e) || !(r[k] = session_new_trace(s, text, e)) || acts_run(r[k], e)) rc = -1;
+    }
+    GrErr pe;
+    if (model_set_precision(m, was, rc ? &pe : e)) rc = -1;
+    if (!rc) {
+        const char *an = prec_def(p[0])->name, *bn = prec_def(p[1])->name;
+        rc = diff_table(s, "compare", an, r[0], bn, r[1], e);
+        if (!rc)
+            sb_printf(&s->out, "  bytes per matmul weight: %s %.3g, %s %.3g; generation reads %.1f vs %.1f MB per token\n", an,
+                      model_bytes_per_weight(m, p[0]), bn, model_bytes_per_weight(m, p[1]),
+                      model_bytes_per_token(m, p[0]) / 1e6, model_bytes_per_token(m, p[1]) / 1e6);
+    }
+    for (int k = 0; k < 2; k++) acts_free(m, r[k]);
     return rc ? CMD_ERR : CMD_OK;
 }
 

@@ -29,7 +29,7 @@ HANDLER(cmd_attn); HANDLER(cmd_hist); HANDLER(cmd_heatmap); HANDLER(cmd_dump);
 HANDLER(cmd_export_attn); HANDLER(cmd_export_hist); HANDLER(cmd_export_heatmap); HANDLER(cmd_export_logits);
 HANDLER(cmd_export_loss); HANDLER(cmd_lens); HANDLER(cmd_export_lens);
 HANDLER(cmd_heads); HANDLER(cmd_export_heads); HANDLER(cmd_backward); HANDLER(cmd_gradcheck);
-HANDLER(cmd_runs); HANDLER(cmd_snapshot); HANDLER(cmd_restore); HANDLER(cmd_diff); HANDLER(cmd_patch); HANDLER(cmd_unpatch);
+HANDLER(cmd_runs); HANDLER(cmd_snapshot); HANDLER(cmd_restore); HANDLER(cmd_diff); HANDLER(cmd_compare); HANDLER(cmd_patch); HANDLER(cmd_unpatch);
 HANDLER(cmd_bench); HANDLER(cmd_train); HANDLER(cmd_lesson);
 HANDLER(cmd_models); HANDLER(cmd_clear); HANDLER(cmd_log); HANDLER(cmd_history); HANDLER(cmd_source);
 #undef HANDLER

@@ -90,6 +90,11 @@ static const FieldDef DIFF_POS[] = {
     {.name = "tensor", .kind = FK_STR, OPT_POS, .comp = COMP_TENSOR, .meta = "TENSOR[slice]",
      .def = "the table of every tensor", .help = "one tensor's A - B, pictured on the diverging scale"},
     END};
+static const FieldDef COMPARE_POS[] = {
+    {.name = "a", .kind = FK_CHOICE, .choices_fn = prec_names, .comp = COMP_CHOICES, .meta = "A", .help = "a precision"},
+    {.name = "b", .kind = FK_CHOICE, .choices_fn = prec_names, .comp = COMP_CHOICES, .meta = "B", .help = "another"},
+    {.name = "text", .kind = FK_TEXT, OPT_POS, .meta = "TEXT", .def = "the last run's text", .help = "the text run at both"},
+    END};
 static const FieldDef PATCH_POS[] = {
     {.name = "target", .kind = FK_STR, .comp = COMP_TENSOR, .meta = "TENSOR[slice]|sweep",
      .help = "the tensor of the last run to overwrite (L0.resid[t=3], L1.pattern[h=0]), or sweep"},
@@ -329,6 +334,9 @@ const Command COMMANDS[] = {
     {"restore", cmd_restore, SNAP_POS, NULL, NULL, NULL, "bring back a snapshot's weights exactly", NULL},
     {"diff", cmd_diff, DIFF_POS, NULL, NULL, NULL, "two runs compared tensor by tensor: where they first differ",
      "  runs of the same length: two texts, or one text before and after training (run --as)"},
+    {"compare", cmd_compare, COMPARE_POS, NULL, NULL, NULL, "one text at two precisions, tensor by tensor (diff's table)",
+     "  compare fp32 int8: how far each stage moves, the loss change and the top-1 agreement;\n"
+     "  bytes per weight of each. The fp32 weights are never changed ('set precision' explains)"},
     {"patch", cmd_patch, PATCH_POS, PATCH_OPTS, NULL, NULL, "activation patching: a tensor of the last run from a kept run",
      "  patch L1.resid[t=2] from clean: held until unpatch, like an ablation (generate refuses)\n"
      "  patch sweep 'L*.resid' from clean into corrupt --metric 'logit(\"a\") - logit(\"b\")':\n"

@@ -117,6 +117,12 @@ static void normalise(const LessonItem *it, StrBuf *o)
         sb_putn(o, p, w);
         const char *q = p + w;
         while (*q == ' ') q++;
+        if (!strncmp(q, "--as ", 5)) { /* run --as NAME TEXT: the name stays */
+            size_t k = 5 + strcspn(q + 5, " ");
+            sb_printf(o, " %.*s", (int)k, q);
+            q += k;
+            while (*q == ' ') q++;
+        }
         if (gen) { /* the count stays */
             size_t k = strcspn(q, " ");
             sb_printf(o, " %.*s", (int)k, q);

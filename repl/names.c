@@ -46,6 +46,8 @@ static int sc_H(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_v
 static int sc_L(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.n_layer); return 0; }
 static int sc_ctx(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->cfg.ctx); return 0; }
 static int sc_step(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->step); return 0; }
+static int sc_bpw(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)model_bytes_per_weight(s->m, s->m->prec)); return 0; }
+static int sc_bpt(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)model_bytes_per_token(s->m, s->m->prec)); return 0; }
 static int sc_params(Session *s, TensorView *o, GrErr *e) { NEED_MODEL; *o = scalar_view((float)s->m->total); return 0; }
 static int sc_T(Session *s, TensorView *o, GrErr *e)
 {
@@ -176,6 +178,8 @@ static const ScalarDef SCALARS[] = {
     {"T", sc_T, "tokens in the last run"},
     {"step", sc_step, "optimizer steps the model has taken"},
     {"params", sc_params, "number of parameters"},
+    {"bytes_per_weight", sc_bpw, "bytes a matmul weight takes at the current precision, its row's scale included"},
+    {"bytes_per_token", sc_bpt, "bytes generation reads per token at the current precision (every weight once)"},
     {"loss", sc_loss, "the last run's loss: mean -ln p(next token)"},
     {"clean_loss", sc_clean_loss, "the last run's loss without the ablations"},
     {"train_loss", sc_train_loss, "the last training step's loss"},
@@ -250,6 +254,38 @@ static int grad_view(Session *s, const char *pname, TensorView *out, GrErr *e)
     return 0;
 }
 
+/* qerr.NAME: what the stored copy of a matmul weight at the current precision differs
+ * from the fp32 weight by (copy - fp32), for hist and eval. */
+static int qerr_view(Session *s, const char *pname, TensorView *out, GrErr *e)
+{
+    Model *m = s->m;
+    const ParamInfo *p = model_find_param(m, pname);
+    if (!p) return gr_fail(e, "qerr.%s: '%s' is not a parameter", pname, pname);
+    if (!p->matmul)
+        return gr_fail(e, "qerr.%s: no matrix product reads %s, so it stays fp32 at every precision (the weights "
+                          "that have copies: L0.attn.qkv.w, L0.mlp.fc.w, ...)", pname, pname);
+    if (m->prec == PREC_FP32)
+        return gr_fail(e, "qerr.%s: the precision is fp32, which keeps every weight exactly: 'set precision int8' "
+                          "(or bf16) first", pname);
+    if (model_precision_ready(m, e)) return -1;
+    const QWeight *q = model_qweight(m, m->params + p->offset);
+    TensorView w;
+    if (!q || model_param_view(m, pname, &w, e)) return q ? -1 : gr_fail(e, "qerr.%s: internal: no copy", pname);
+    static float *buf;
+    static size_t cap;
+    if (cap < p->numel) {
+        float *nb = realloc(buf, sizeof(float) * p->numel);
+        if (!nb) return gr_fail(e, "out of memory reading qerr.%s", pname);
+        buf = nb, cap = p->numel;
+    }
+    size_t cols = (size_t)p->shape[1];
+    for (size_t i = 0; i < p->numel; i++) buf[i] = quant_value(q, i / cols, i % cols) - w.data[i];
+    int shape[2] = {p->shape[0], p->shape[1]};
+    *out = tv_make(buf, 2, shape);
+    out->dimname[0] = p->dimname[0], out->dimname[1] = p->dimname[1];
+    return 0;
+}
+
 static int piece_id(void *session, const char *text, GrErr *e) { return session_one_token(session, text, e); }
 
 static void decode_ids(void *session, const int *ids, size_t n, StrBuf *out)
@@ -286,7 +322,7 @@ static int run_view(Session *s, const Acts *a, const char *run, const char *rest
 
 int names_reserved(Session *s, const char *word)
 {
-    if (!strcmp(word, "grad") || !strcmp(word, "last")) return 1;
+    if (!strcmp(word, "grad") || !strcmp(word, "qerr") || !strcmp(word, "last")) return 1;
     for (int i = 0; i < NSCALARS; i++)
         if (!strcmp(SCALARS[i].name, word)) return 1;
     size_t n = strlen(word);
@@ -326,6 +362,7 @@ int names_lookup(void *session, const char *name, TensorView *out, GrErr *e)
     }
     if (model_find_param(s->m, name)) return model_param_view(s->m, name, out, e);
     if (!strncmp(name, "grad.", 5)) return grad_view(s, name + 5, out, e);
+    if (!strncmp(name, "qerr.", 5)) return qerr_view(s, name + 5, out, e);
     const TraceDef *d;
     int layer;
     if (!s->trace && trace_lookup(c, name, &d, &layer) == 0)
@@ -409,6 +446,13 @@ void names_each(Session *s, unsigned what, void (*fn)(void *ctx, const char *nam
             snprintf(nm, sizeof nm, "grad.%s", s->m->info[i].name);
             fn(ctx, nm);
         }
+    if ((what & NAMES_PARAMS) && s->m->prec != PREC_FP32)
+        for (int i = 0; i < s->m->nparams; i++)
+            if (s->m->info[i].matmul) {
+                char nm[48];
+                snprintf(nm, sizeof nm, "qerr.%s", s->m->info[i].name);
+                fn(ctx, nm);
+            }
     if ((what & NAMES_STAGES) && s->trace)
         for (int i = 0; i < s->trace->nstages; i++) fn(ctx, s->trace->stages[i].name);
 }
@@ -445,7 +489,7 @@ void names_help(StrBuf *out)
 {
     sb_puts(out,
             "names:\n"
-            "  name    := [RUN '.'] [grad '.'] BASE [ '[' slice ']' ]...\n"
+            "  name    := [RUN '.'] [grad '.' | qerr '.'] BASE [ '[' slice ']' ]...\n"
             "  BASE    a trace name, a parameter or a scalar:\n"
             "  trace names    the last run's tensors: embed, L0.ln1.xhat, L0.q, L0.pattern, ..., logits, probs,\n"
             "                 losses ('where' lists them with their stages, 'explain NAME' says what one is)\n"
@@ -458,6 +502,8 @@ void names_help(StrBuf *out)
             "                 step's) or a trace tensor of the last run (grad.L0.pattern, grad.embed; not\n"
             "                 the xhat's, masked, probs, losses, which the backward pass steps over);\n"
             "                 kept runs have no gradients (RUN.grad.X is refused)\n"
+            "  qerr.NAME      a matmul weight's stored copy minus the fp32 weight, at the precision 'set\n"
+            "                 precision' chose (hist qerr.L0.mlp.fc.w; int8: within half a step of its row)\n"
             "  slices         NAME[3], NAME[3,:8], NAME[h=2,t=0:4], NAME[-1]: an index drops a dimension,\n"
             "                 a range a:b keeps it (negative counts from the end); h head, t query\n"
             "                 position, s key position, c channel, v vocabulary entry\n"

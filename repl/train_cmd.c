@@ -92,6 +92,9 @@ int cmd_train(Session *s, const Args *a, GrErr *e)
     if (tc->accum > 1) snprintf(acc, sizeof acc, " × accum %d", tc->accum);
     sb_printf(&s->out, "training on %s: %zu train / %zu val tokens, batch %d × ctx %d%s, lr %g → %g, %ld step%s (ln V = %.3f)\n",
               ds.name, ds.ntrain, ds.nval, tc->batch, tc->ctx, acc, tc->lr, tc->min_lr, steps, steps == 1 ? "" : "s", lnv);
+    if (s->m->prec != PREC_FP32)
+        sb_printf(&s->out, "  in fp32: training updates the fp32 weights (precision %s is for runs and generation; its copies "
+                           "are remade from the new weights)\n", prec_def(s->m->prec)->name);
     if (s->flush) s->flush(s);
     g_interrupted = 0;
     long done = 0;
