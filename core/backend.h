@@ -99,7 +99,8 @@ typedef struct Backend {
 extern const Backend backend_cpu;
 /* The CPU's read bandwidth in GB/s as generation sees it: a streaming read with vector
  * loads, on the same threads as the CPU backend's matrix products, over `bytes` (at least
- * the model's weights, and 4× the last-level cache), best of 5. -1 with why on failure. */
+ * the model's weights, and 4× the last-level cache), best of 5. -1 with why on failure.
+ * The buffer is kept for the next call of the same size; bytes = 0 frees it. */
 double backend_cpu_read_gbps(size_t bytes, GrErr *e);
 /* Generation's matrix-vector products through core/gemv.c (1, the default) or OpenBLAS's
  * sgemv (0): bench times both in one run. */

@@ -256,6 +256,7 @@ int cmd_bench(Session *s, const Args *a, GrErr *e)
     Precision was = s->m->prec;
     if (model_set_precision(s->m, PREC_FP32, e)) return CMD_ERR;
     int rc = bench_all(s, a, e);
+    backend_cpu_read_gbps(0, NULL); /* the bandwidth buffer: up to 4x the LLC */
     GrErr pe;
     if (model_set_precision(s->m, was, rc == CMD_OK ? e : &pe)) rc = CMD_ERR;
     return rc;

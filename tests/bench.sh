@@ -16,6 +16,21 @@ printf '%s\n' "$gpt2" | awk -F= '
   $1 == "generate_fraction_of_limit" { printf "  fraction of the fp32 weight-read limit: %s   (goal >= 0.8)\n", $2 }
   $1 == "generate_own_vs_openblas"   { printf "  own GEMV vs OpenBLAS sgemv, same run:   %s x\n", $2 }
   $1 == "read_GBps"                  { printf "  read bandwidth measured in the run:     %s GB/s\n", $2 }'
+# bf16 and int8 (set precision), each from its own copies of the weights, against the limit
+# its own bytes per token set; bandwidth measured before and after each, the higher taken
+echo "== generation and forward at bf16 / int8, gpt2 B=1 =="
+printf '%s\n' "$gpt2" | awk -F= '
+  $1 ~ /^generate_(bf16|int8)_fraction_of_limit$/ { split($1, w, "_"); printf "  %s: fraction of its weight-read limit %s   (goal >= 0.6)\n", w[2], $2 }
+  $1 ~ /^(bf16|int8)_MB_per_token$/ { split($1, w, "_"); printf "  %s: %s MB read per token\n", w[1], $2 }
+  $1 ~ /^forward_(bf16|int8)_ms$/ { split($1, w, "_"); printf "  %s: forward B1 T64 %s ms\n", w[2], $2 }'
+# quality of the copies on the bundled trained model, over held-out text (not trained on)
+echo "== precision quality, bundled tiny-vi-en, held-out text =="
+for p in bf16 int8; do
+  $G -c "compare fp32 $p \"It takes two to tell the truth: one to speak, and another to listen. The cat sleeps wherever it likes best.\"; compare fp32 $p \"Ngày xưa có một ông lão đánh cá sống với vợ trong một túp lều nhỏ bên bờ biển xanh.\"" 2>&1 |
+    awk -v p=$p '/^compare /{ d = $NF; gsub(/[()+-]/, "", d); if (d + 0 > w) w = d + 0 }
+                 /top-1 next-token agreement/ { k += $4; n += $6 }
+                 END { printf "  %s: largest |loss change| %.4f nats (goal <= %s), top-1 agreement %d of %d = %.1f%% (goal >= 95%%)\n", p, w, p == "bf16" ? "0.005" : "0.02", k, n, 100 * k / n }'
+done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads) =="
   pt=$(/usr/bin/python3 tests/bench_torch.py all)
@@ -26,6 +41,8 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   g=$(printf '%s\n' "$gpt2" | kv generate_tok_s)
   echo "== ratios =="
   awk -v a="$f" -v b="$pf" 'BEGIN{printf "gpt2 forward B1 T64:      %.3f x PyTorch time   (goal <= 0.30)\n", a/b}'
+  fb=$(printf '%s\n' "$gpt2" | kv forward_bf16_ms)
+  awk -v a="$fb" -v b="$pf" 'BEGIN{printf "gpt2 forward B1 T64 bf16: %.3f x PyTorch fp32 time (goal <= 0.30)\n", a/b}'
   awk -v a="$t" -v b="$pt2" 'BEGIN{printf "gpt2 train step B4 T64:   %.3f x PyTorch time   (goal <= 0.50)\n", a/b}'
   awk -v a="$tt" -v b="$ptt" 'BEGIN{printf "tiny train tokens/s:      %.2f x PyTorch        (goal >= 2.0)\n", a/b}'
   echo "gpt2 generation (KV cache): $g tokens/s   (goal >= 25; PyTorch without a cache: ~2.5)"
