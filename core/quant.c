@@ -238,7 +238,7 @@ static void rows_portable(float *out, const QActs *x, const QWeight *w, const fl
 #define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 8")
-#define QPF 2 /* generation prefetches the rows QPF tiles ahead */
+#define QPF 2 /* generation prefetches the rows QPF tiles ahead (non-temporal: each weight is read once) */
 
 /* Eight accumulators to one vector of their eight sums: halves added, then a transposing
  * tree of horizontal adds (25 instructions for 8 rows; one reduction each costs 7). */
@@ -275,7 +275,7 @@ TGT_VNNI INLINE __m256i sum8_epi32(const __m512i *a)
     int k = 0;                                                                                          \
     for (; k + WIDTH <= IC; k += WIDTH) {                                                               \
         if (NX == 1) /* generation: the rows of a later tile, a line each (a row moves a line a step) */ \
-            UNROLL for (int j = 0; j < NW; j++) _mm_prefetch((const char *)(wr[j] + k + (size_t)QPF * NW * IC), _MM_HINT_T0); \
+            UNROLL for (int j = 0; j < NW; j++) _mm_prefetch((const char *)(wr[j] + k + (size_t)QPF * NW * IC), _MM_HINT_NTA); \
         __m512i wv[8];                                                                                  \
         UNROLL for (int j = 0; j < NW; j++) wv[j] = _mm512_loadu_si512((const void *)(wr[j] + k));      \
         UNROLL for (int i = 0; i < NX; i++) {                                                           \
