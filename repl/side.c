@@ -96,7 +96,7 @@ void side_draw(const Screen *sc, Session *s, int top, int bottom, int x, int w)
     }
     skip(&p);
     line(&p, "SETTINGS", ST_HEAD);
-    snprintf(buf, sizeof buf, "temperature %g", s->samp.temperature);
+    snprintf(buf, sizeof buf, "temperature %g · precision %s", s->samp.temperature, prec_def((Precision)s->prec)->name);
     line(&p, buf, ST_PLAIN);
     snprintf(buf, sizeof buf, "top_k %d · top_p %g", s->samp.top_k, s->samp.top_p);
     line(&p, buf, ST_PLAIN);
