@@ -68,6 +68,16 @@ TEST(int8_weights_per_row)
     free(w);
 }
 
+/* w (OC, IC) stored as type and x (N, IC) converted for its products. */
+static void prepare(Precision type, const float *x, const float *w, int N, int IC, int OC, QWeight *q, QActs *qa)
+{
+    GrErr e;
+    memset(qa, 0, sizeof *qa);
+    CHECK(quant_weight(q, type, w, OC, IC, &e) == 0);
+    CHECK(quant_acts_reserve(qa, type, N, IC) == 0);
+    quant_acts_rows(qa, x, 0, (size_t)N);
+}
+
 /* Each path against a double reference over the same quantized values; int8 paths agree
  * bit for bit, bf16 paths to fp32 summation order; and both near the fp32 product. */
 static void products(Precision type)
@@ -84,11 +94,7 @@ static void products(Precision type)
         for (int i = 0; i < OC; i++) b[i] = (float)i / 10.0f;
         QWeight q;
         QActs qa;
-        memset(&qa, 0, sizeof qa);
-        GrErr e;
-        CHECK(quant_weight(&q, type, w, OC, IC, &e) == 0);
-        CHECK(quant_acts_reserve(&qa, type, N, IC) == 0);
-        quant_acts_rows(&qa, x, 0, (size_t)N);
+        prepare(type, x, w, N, IC, OC, &q, &qa);
         for (int p = 0; p < npaths; p++) {
             for (int i = 0; i < N * OC; i++) y[p][i] = NAN;
             quant_rows(paths[p], y[p], &qa, &q, b, 0, (size_t)N, 0, (size_t)OC);
@@ -150,11 +156,7 @@ TEST(int8_special_rows)
     x[2 * IC + 9] = NAN;
     QWeight q;
     QActs qa;
-    memset(&qa, 0, sizeof qa);
-    GrErr e;
-    CHECK(quant_weight(&q, PREC_INT8, w, OC, IC, &e) == 0);
-    CHECK(quant_acts_reserve(&qa, PREC_INT8, N, IC) == 0);
-    quant_acts_rows(&qa, x, 0, (size_t)N);
+    prepare(PREC_INT8, x, w, N, IC, OC, &q, &qa);
     float b[5] = {1, 2, 3, 4, 5};
     quant_rows(quant_path(PREC_INT8), y, &qa, &q, b, 0, (size_t)N, 0, (size_t)OC);
     for (int o = 0; o < OC; o++) {
