@@ -81,6 +81,16 @@ static long now_ns(void)
     return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
+/* One turn of a spin-wait begun at t0: pauses, and says whether to go on (the clock is
+ * read every 64 turns; after POOL_SPIN_NS the waiter sleeps instead). */
+static inline int spin_on(unsigned i, long t0)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+    return (i & 63) || now_ns() - t0 <= POOL_SPIN_NS;
+}
+
 /* Runs chunks of the current job until none is left; returns how many it ran. */
 static size_t pool_drain(ChunkFn fn, void *ctx, size_t n, size_t grain, size_t nchunks)
 {
@@ -105,12 +115,7 @@ static void *pool_worker(void *arg)
         if (pool.gen == seen && !pool.quit) {
             pthread_mutex_unlock(&pool.mu);
             long t0 = now_ns();
-            for (unsigned i = 1; atomic_load_explicit(&pool_gen_pub, memory_order_acquire) == seen; i++) {
-#if defined(__x86_64__)
-                __builtin_ia32_pause();
-#endif
-                if (!(i & 63) && now_ns() - t0 > POOL_SPIN_NS) break;
-            }
+            for (unsigned i = 1; atomic_load_explicit(&pool_gen_pub, memory_order_acquire) == seen && spin_on(i, t0); i++) {}
             pthread_mutex_lock(&pool.mu);
         }
         while (pool.gen == seen && !pool.quit) pthread_cond_wait(&pool.wake, &pool.mu);
@@ -206,12 +211,7 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
     pthread_mutex_unlock(&pool.mu);
     size_t ran = pool_drain(fn, ctx, n, grain, nchunks);
     long t0 = now_ns();
-    for (unsigned i = 1; atomic_load(&pool_done_pub) + ran < nchunks || atomic_load(&pool_active_pub) > 0; i++) {
-#if defined(__x86_64__)
-        __builtin_ia32_pause();
-#endif
-        if (!(i & 63) && now_ns() - t0 > POOL_SPIN_NS) break;
-    }
+    for (unsigned i = 1; (atomic_load(&pool_done_pub) + ran < nchunks || atomic_load(&pool_active_pub) > 0) && spin_on(i, t0); i++) {}
     pthread_mutex_lock(&pool.mu);
     pool.finished += ran;
     while (pool.finished < nchunks || pool.active > 0) pthread_cond_wait(&pool.done, &pool.mu);
@@ -375,11 +375,13 @@ static void matmul_chunk(void *ctx, size_t a, size_t b)
     int N = g->N, IC = g->IC, OC = g->OC;
     size_t n0 = g->by_rows ? a : 0, n1 = g->by_rows ? b : (size_t)N, o0 = g->by_rows ? 0 : a,
            o1 = g->by_rows ? (size_t)OC : b;
-    if (g->bias)
-        for (size_t n = n0; n < n1; n++) memcpy(g->out + n * OC + o0, g->bias + o0, sizeof(float) * (o1 - o0));
-    if (n1 - n0 == 1 && g_gemv_ours)
+    if (n1 - n0 == 1 && g_gemv_ours) { /* adds the bias itself */
         gemv_rows(gemv_path(), g->out + n0 * OC, g->w, g->x + n0 * IC, g->bias, o0, o1, IC);
-    else if (n1 - n0 == 1)
+        return;
+    }
+    if (g->bias) /* BLAS adds to it (beta = 1) */
+        for (size_t n = n0; n < n1; n++) memcpy(g->out + n * OC + o0, g->bias + o0, sizeof(float) * (o1 - o0));
+    if (n1 - n0 == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(o1 - o0), IC, 1.0f, g->w + o0 * IC, IC, g->x + n0 * IC, 1,
                     g->bias ? 1.0f : 0.0f, g->out + n0 * OC + o0, 1);
     else

@@ -8,6 +8,7 @@
  * for int8 bit for bit (integer sums are exact), for bf16 to fp32 summation order. */
 #include "quant.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +35,6 @@ int prec_parse(const char *s, Precision *p)
     for (int i = 0; i < PREC_COUNT; i++)
         if (!strcmp(s, PRECS[i].name)) { *p = (Precision)i; return 0; }
     return -1;
-}
-
-const char *prec_choices(void)
-{
-    static char buf[64];
-    if (!buf[0]) {
-        size_t k = 0;
-        for (int i = 0; i < PREC_COUNT; i++)
-            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s", i == 0 ? "" : i == PREC_COUNT - 1 ? " or " : ", ",
-                                  PRECS[i].name);
-    }
-    return buf;
 }
 
 const char *prec_names(void)
@@ -86,7 +75,7 @@ static float int8_row(const float *x, int n, int8_t *q, uint8_t *u, int bias)
     int bad = 0;
     for (int i = 0; i < n; i++) {
         float a = fabsf(x[i]);
-        bad |= !(a <= 3.4e38f);
+        bad |= !(a <= FLT_MAX); /* inf or NaN */
         amax = a > amax ? a : amax;
     }
     float inv = amax > 0 && !bad ? 127.0f / amax : 0.0f;
@@ -160,14 +149,15 @@ float quant_value(const QWeight *w, size_t r, size_t c)
 int quant_acts_reserve(QActs *a, Precision type, int N, int IC)
 {
     size_t n = (size_t)N * IC;
-    if (n > a->cap || !a->scale || (size_t)N > a->cap / (IC ? (size_t)IC : 1)) {
+    if (n > a->cap || (size_t)N > a->rcap) { /* rows and elements each: a later product may be narrower and taller */
         quant_acts_free(a);
-        size_t cap = n + n / 2 + 64;
+        size_t cap = n + n / 2 + 64, rcap = (size_t)N + (size_t)N / 2 + 8;
         a->bf = malloc(cap * sizeof(uint16_t));
         a->u8 = malloc(cap);
-        a->scale = malloc(sizeof(float) * (cap / (IC ? (size_t)IC : 1) + 1));
+        a->scale = malloc(sizeof(float) * rcap);
         if (!a->bf || !a->u8 || !a->scale) { quant_acts_free(a); return -1; }
         a->cap = cap;
+        a->rcap = rcap;
     }
     a->type = type;
     a->N = N;

@@ -32,9 +32,8 @@ typedef struct {
 const PrecisionDef *prec_def(Precision p);
 /* 0 and *p set, or -1 when s names none of them. */
 int prec_parse(const char *s, Precision *p);
-/* "fp32, bf16 or int8": the choices, from the table. */
-const char *prec_choices(void);
-/* "fp32|bf16|int8": the same, as a FieldDef's choices. */
+/* "fp32|bf16|int8": the choices, from the table, as a FieldDef's choices_fn (whose
+ * messages then list them). */
 const char *prec_names(void);
 
 typedef struct QWeight {
@@ -63,7 +62,8 @@ typedef struct {
     uint16_t *bf;   /* bf16: (N, IC) */
     uint8_t *u8;    /* int8: (N, IC) as q + 128 (VNNI multiplies unsigned by signed bytes) */
     float *scale;   /* int8: (N) */
-    size_t cap;     /* elements allocated */
+    size_t cap;     /* elements allocated (bf, u8) */
+    size_t rcap;    /* rows allocated (scale) */
 } QActs;
 
 /* Makes room for N rows; -1 when out of memory. */

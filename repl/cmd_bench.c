@@ -68,11 +68,10 @@ static double forward_ms(Acts *t)
 
 /* The reduced precisions, each from its own copies of the weights: forward time, and
  * generation at B = 1 against the limit its bytes per token set. The model is left at
- * the precision it had. */
+ * fp32, where bench_all runs (cmd_bench restores the session's precision). */
 static int bench_precisions(Session *s, Acts *t, int first, int ngen, size_t buf, GrErr *e)
 {
     Model *m = s->m;
-    Precision was = m->prec;
     int rc = 0;
     for (int p = PREC_FP32 + 1; p < PREC_COUNT && !rc; p++) {
         const char *nm = prec_def((Precision)p)->name;
@@ -87,14 +86,12 @@ static int bench_precisions(Session *s, Acts *t, int first, int ngen, size_t buf
                            "generate_%s_limit_tok_s=%.1f\ngenerate_%s_fraction_of_limit=%.2f\n",
                   nm, fwd, nm, g, nm, model_bytes_per_token(m, (Precision)p) / 1e6, nm, gbps, nm, limit, nm, g / limit);
     }
-    GrErr pe;
-    if (model_set_precision(m, was, rc ? &pe : e)) rc = -1;
+    model_set_precision(m, PREC_FP32, NULL); /* cannot fail: it frees the copies */
     return rc;
 }
 
 static int bench_all(Session *s, const Args *a, GrErr *e)
 {
-    if (need_model(s, e)) return CMD_ERR;
     Model *m = s->m;
     int T = m->cfg.ctx < 64 ? m->cfg.ctx : 64;
     int *ids = malloc(sizeof(int) * T);
@@ -103,11 +100,9 @@ static int bench_all(Session *s, const Args *a, GrErr *e)
     rng_seed(&r, 1);
     for (int i = 0; i < T; i++) ids[i] = (int)rng_below(&r, (uint64_t)m->cfg.vocab);
     Acts *t = acts_new(m, 1, T, e);
-    if (!t || acts_set_tokens(m, t, ids, NULL, e) || acts_run(t, e)) { /* the warm-up */
-        acts_free(m, t);
-        free(ids);
-        return CMD_ERR;
-    }
+    int first_tok = ids[0], bad = !t || acts_set_tokens(m, t, ids, NULL, e) || acts_run(t, e); /* the warm-up */
+    free(ids);
+    if (bad) goto fail;
     double fwd_ms = forward_ms(t), t0;
     /* Pictures of this model: every terminal picture a learner draws, then one PNG. */
     double render_ms = 0, png_ms = 0;
@@ -155,44 +150,39 @@ static int bench_all(Session *s, const Args *a, GrErr *e)
     long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
     size_t bwbuf = (size_t)fmax(wbytes, 4.0 * (llc > 0 ? (double)llc : 32e6));
     double bw0 = cpu ? backend_cpu_read_gbps(bwbuf, e) : 0;
-    if (bw0 < 0) { free(ids); acts_free(m, t); return CMD_ERR; }
+    if (bw0 < 0) goto fail;
     for (int rep = 0; rep < (cpu ? 2 : 1); rep++) {
-        if ((rate = gen_rate(m, 1, ids[0], ngen, e)) < 0) { free(ids); acts_free(m, t); return CMD_ERR; }
+        if ((rate = gen_rate(m, 1, first_tok, ngen, e)) < 0) goto fail;
         own = fmax(own, rate);
         if (cpu) {
             backend_cpu_use_own_gemv(0);
-            rate = gen_rate(m, 1, ids[0], ngen, e);
+            rate = gen_rate(m, 1, first_tok, ngen, e);
             backend_cpu_use_own_gemv(1);
-            if (rate < 0) { free(ids); acts_free(m, t); return CMD_ERR; }
+            if (rate < 0) goto fail;
             blas = fmax(blas, rate);
         }
     }
-    if ((b4 = gen_rate(m, 4, ids[0], ngen, e)) < 0 || (b16 = gen_rate(m, 16, ids[0], ngen, e)) < 0) {
-        free(ids);
-        acts_free(m, t);
-        return CMD_ERR;
-    }
+    if ((b4 = gen_rate(m, 4, first_tok, ngen, e)) < 0 || (b16 = gen_rate(m, 16, first_tok, ngen, e)) < 0 ||
+        be_check(m->be, e))
+        goto fail;
     double gen_tok_s[3] = {own, b4, b16};
-    int first_tok = ids[0];
-    free(ids);
-    if (be_check(m->be, e)) { acts_free(m, t); return CMD_ERR; }
     sb_printf(&s->out, "device=%s\nT=%d\nforward_ms=%.2f\ngenerate_tok_s=%.1f\ngenerate_b4_tok_s=%.1f\n"
                        "generate_b16_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n",
               m->be->name, T, fwd_ms, gen_tok_s[0], gen_tok_s[1], gen_tok_s[2], render_ms, png_ms);
     if (cpu)
         sb_printf(&s->out, "gemv=%s\ngenerate_openblas_tok_s=%.1f\ngenerate_own_vs_openblas=%.2f\n",
                   gemv_path_name(gemv_path()), blas, own / blas);
-    if (m->be == &backend_cpu) {
+    if (cpu) {
         /* Generation at B = 1 reads every weight once per token (wpe: one row; the
          * unembedding all of wte or lm_head): its limit is read bandwidth / those bytes. */
         double gbps = backend_cpu_read_gbps(bwbuf, e);
-        if (gbps < 0) { acts_free(m, t); return CMD_ERR; }
+        if (gbps < 0) goto fail;
         gbps = fmax(gbps, bw0);
         double limit = gbps * 1e9 / wbytes;
         sb_printf(&s->out, "read_GBps=%.1f\nweights_MB_per_token=%.1f\ngenerate_limit_tok_s=%.1f\n"
                            "generate_fraction_of_limit=%.2f\n",
                   gbps, wbytes / 1e6, limit, gen_tok_s[0] / limit);
-        if (bench_precisions(s, t, first_tok, ngen, bwbuf, e)) { acts_free(m, t); return CMD_ERR; }
+        if (bench_precisions(s, t, first_tok, ngen, bwbuf, e)) goto fail;
     }
     acts_free(m, t);
     if (arg_given(a, "no-train")) return CMD_OK;
@@ -247,6 +237,9 @@ static int bench_all(Session *s, const Args *a, GrErr *e)
         m->m = m->v = m->grads = NULL;
     }
     return CMD_OK;
+fail:
+    acts_free(m, t);
+    return CMD_ERR;
 }
 
 /* bench measures fp32 first, whatever the session's precision, and leaves it as it was. */

@@ -101,6 +101,32 @@ int lesson_unmet_need(const Lesson *l, StrBuf *why)
 
 /* ---- lint ---- */
 
+/* Options before the text (run --as NAME TEXT) stay, with the value of each one that
+ * takes a value (the command table says which); returns where the text begins. */
+static const char *keep_leading_options(const char *cmd, size_t w, const char *q, StrBuf *o)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%.*s", (int)(w < sizeof name ? w : sizeof name - 1), cmd);
+    const Command *c = cmd_find(name);
+    const FieldDef *opts[64];
+    int n = c ? args_options(c, opts, 64) : 0;
+    while (q[0] == '-' && q[1] == '-') {
+        size_t k = strcspn(q, " ");
+        int takes_value = 0;
+        for (int i = 0; i < n; i++)
+            if (strlen(opts[i]->name) == k - 2 && !strncmp(opts[i]->name, q + 2, k - 2)) takes_value = opts[i]->kind != FK_FLAG;
+        if (takes_value) {
+            const char *v = q + k;
+            while (*v == ' ') v++;
+            k = (size_t)(v - q) + strcspn(v, " ");
+        }
+        sb_printf(o, " %.*s", (int)k, q);
+        q += k;
+        while (*q == ' ') q++;
+    }
+    return q;
+}
+
 /* A command as parity compares it: the prompt texts ("..." or the rest of run, step,
  * tokens, generate N) may be in the lesson's language; everything else is identical. */
 static void normalise(const LessonItem *it, StrBuf *o)
@@ -117,12 +143,7 @@ static void normalise(const LessonItem *it, StrBuf *o)
         sb_putn(o, p, w);
         const char *q = p + w;
         while (*q == ' ') q++;
-        if (!strncmp(q, "--as ", 5)) { /* run --as NAME TEXT: the name stays */
-            size_t k = 5 + strcspn(q + 5, " ");
-            sb_printf(o, " %.*s", (int)k, q);
-            q += k;
-            while (*q == ' ') q++;
-        }
+        q = keep_leading_options(p, w, q, o);
         if (gen) { /* the count stays */
             size_t k = strcspn(q, " ");
             sb_printf(o, " %.*s", (int)k, q);

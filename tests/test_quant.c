@@ -168,13 +168,33 @@ TEST(int8_special_rows)
     quant_acts_free(&qa);
 }
 
+/* One QActs serves every product in turn: after a wide one-row product, a narrower one of
+ * more rows must still have a scale per row (ASan saw the overflow this once had). */
+TEST(acts_reused_across_shapes)
+{
+    static const int seq[][2] = {{1, 3072}, {4, 768}, {64, 768}, {1, 3072}, {200, 17}};
+    QActs qa;
+    memset(&qa, 0, sizeof qa);
+    for (size_t k = 0; k < sizeof seq / sizeof seq[0]; k++) {
+        int N = seq[k][0], IC = seq[k][1];
+        float *x = malloc(sizeof(float) * (size_t)N * IC);
+        for (int i = 0; i < N * IC; i++) x[i] = pseudo((unsigned)i, 13);
+        CHECK(quant_acts_reserve(&qa, PREC_INT8, N, IC) == 0);
+        CHECK(qa.rcap >= (size_t)N && qa.cap >= (size_t)N * IC);
+        quant_acts_rows(&qa, x, 0, (size_t)N);
+        CHECK(qa.scale[N - 1] > 0);
+        free(x);
+    }
+    quant_acts_free(&qa);
+}
+
 TEST(precision_table)
 {
     Precision p;
     CHECK(prec_parse("int8", &p) == 0 && p == PREC_INT8);
     CHECK(prec_parse("bf16", &p) == 0 && p == PREC_BF16);
     CHECK(prec_parse("fp16", &p) == -1);
-    CHECK(!strcmp(prec_choices(), "fp32, bf16 or int8"));
+    CHECK(!strcmp(prec_names(), "fp32|bf16|int8"));
     CHECK(prec_def(PREC_FP32)->bytes == 4 && prec_def(PREC_BF16)->bytes == 2 && prec_def(PREC_INT8)->bytes == 1);
 }
 
@@ -185,6 +205,7 @@ int main(void)
     RUN(bf16_products);
     RUN(int8_products);
     RUN(int8_special_rows);
+    RUN(acts_reused_across_shapes);
     RUN(precision_table);
     return harness_done("quant");
 }
