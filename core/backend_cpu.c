@@ -416,8 +416,8 @@ static void cpu_matmul(float *out, const float *x, const float *w, const float *
 }
 
 /* ---- bf16 / int8 weights (quant.c's kernels): the activations are converted once per
- * product, by rows on the pool, then the outputs are split by columns like generation's
- * GEMV (each thread streams its own rows of w; the x rows stay in cache). ---- */
+ * product, by rows on the pool, then the outputs are split by whole panels of 64 (each thread streams its own
+ * rows of w; the x rows stay in cache). ---- */
 static QActs g_qacts; /* grown as needed; products run one at a time */
 
 /* The first failure since the last status call (only matmul_q can fail: it allocates). */
@@ -445,6 +445,17 @@ static void matmul_q_chunk(void *ctx, size_t a, size_t b)
     quant_rows(quant_path(g->w->type), g->out, g->qa, g->w, g->bias, 0, (size_t)g->N, a, b);
 }
 
+/* Whole panels (each read by one thread), as many chunks as threads or a multiple of it,
+ * and the chunks of equal size to within a panel. */
+static size_t panel_grain(size_t OC)
+{
+    blas_init();
+    size_t nt = (size_t)pool.nthreads, np = CEIL_DIV(OC, QUANT_PANEL);
+    size_t per = np / (4 * nt); /* 4 panels = GEMM_COLS columns a chunk when there are many */
+    size_t nch = nt * (per > 1 ? per : 1);
+    return CEIL_DIV(np, nch) * QUANT_PANEL;
+}
+
 static void cpu_matmul_q(float *out, const float *x, const QWeight *w, const float *bias, int N, int IC, int OC)
 {
     if (w->rows != OC || w->cols != IC) { cpu_fail("matmul_q: a %d x %d weight for a %d x %d product", w->rows, w->cols, OC, IC); return; }
@@ -454,7 +465,7 @@ static void cpu_matmul_q(float *out, const float *x, const QWeight *w, const flo
     /* generation reads the weights once: worth the pool from a few hundred KB of them */
     double work = (double)N * IC * OC, wbytes = (double)quant_weight_bytes(w);
     size_t grain = N == 1 && wbytes < 262144 ? (size_t)OC : N > 1 && work < (double)(1 << 20) ? (size_t)OC
-                                                                                             : balanced_grain((size_t)OC, GEMM_COLS);
+                                                                                             : panel_grain((size_t)OC);
     par_for((size_t)OC, grain, work > 65536 ? work : 65536, matmul_q_chunk, &g);
 }
 

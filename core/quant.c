@@ -1,11 +1,13 @@
 /* quant.c — bf16 and int8 weights and the products that read them (the schemes: quant.h).
  *
- * Every product is a set of row dot products out[n, o] = x[n, :]·w[o, :], the layout the
- * fp32 weights already have, so one stored copy serves generation (one x row: the speed
- * of reading w) and a whole run (many rows: a tile of 4 w rows × up to 4 x rows keeps
- * the w rows in L1 while the x rows stream past). The AVX-512 paths (BF16's VDPBF16PS,
- * VNNI's VPDPBUSD) are chosen at run time; the portable path computes the same scheme:
- * for int8 bit for bit (integer sums are exact), for bf16 to fp32 summation order. */
+ * The copies are stored in panels of 64 output rows interleaved along the input (quant.h),
+ * the layout the AVX-512 dot-product instructions want: a step of x is broadcast and
+ * multiplied by four vectors of weights, one lane per output. One layout serves
+ * generation (one x row: the speed of streaming w) and a whole run (many rows: a panel
+ * stays in L2 while the rows pass, 6 at a time). The AVX-512 paths (BF16's VDPBF16PS,
+ * VNNI's VPDPBUSD) are chosen at run time; the portable path computes the same sums in
+ * the same order: for int8 bit for bit (integer sums are exact), for bf16 too wherever the
+ * instruction rounds each addition as its pseudocode says (the test measures it). */
 #include "quant.h"
 
 #include <float.h>
@@ -18,6 +20,8 @@
 #include <immintrin.h>
 #define QUANT_X86 1
 #endif
+
+#define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
 /* ---------------- the table ---------------- */
 
@@ -90,35 +94,49 @@ static float int8_row(const float *x, int n, int8_t *q, uint8_t *u, int bias)
 
 /* ---------------- weights ---------------- */
 
+/* Packed index of w[r, c]: panel r / 64, step c / G, lane r % 64, element c % G. */
+static inline size_t qidx(const QWeight *w, size_t r, size_t c)
+{
+    size_t G = (size_t)quant_group(w->type);
+    return (((r / QUANT_PANEL) * (size_t)w->steps + c / G) * QUANT_PANEL + r % QUANT_PANEL) * G + c % G;
+}
+
 int quant_weight(QWeight *w, Precision type, const float *src, int rows, int cols, GrErr *e)
 {
     memset(w, 0, sizeof *w);
-    size_t n = (size_t)rows * cols;
+    int G = quant_group(type);
     w->type = type;
     w->rows = rows;
     w->cols = cols;
-    w->q = malloc(n * (size_t)PRECS[type].bytes + 1);
+    w->panels = CEIL_DIV(rows, QUANT_PANEL);
+    w->steps = CEIL_DIV(cols, G);
+    size_t lanes = (size_t)w->panels * QUANT_PANEL, n = lanes * (size_t)w->steps * G;
+    w->q = calloc(n * (size_t)PRECS[type].bytes + 1, 1); /* the padding stays zero: it adds nothing */
+    float *row = malloc(sizeof(float) * (size_t)cols + 1);
+    int8_t *qr = malloc((size_t)cols + 1);
     if (type == PREC_INT8) {
-        w->scale = malloc(sizeof(float) * (size_t)rows + 1);
-        w->qsum = malloc(sizeof(int32_t) * (size_t)rows + 1);
+        w->scale = calloc(lanes, sizeof(float));
+        w->qsum = calloc(lanes, sizeof(int32_t));
     }
-    if (!w->q || (type == PREC_INT8 && (!w->scale || !w->qsum))) {
+    if (!w->q || !row || !qr || (type == PREC_INT8 && (!w->scale || !w->qsum))) {
+        free(row), free(qr);
         quant_weight_free(w);
         return gr_fail(e, "out of memory for a %s copy of a %d x %d weight", PRECS[type].name, rows, cols);
     }
-    if (type == PREC_BF16) {
-        uint16_t *h = w->q;
-        for (size_t i = 0; i < n; i++) h[i] = quant_bf16(src[i]);
-        return 0;
-    }
-    int8_t *q = w->q;
     for (int r = 0; r < rows; r++) {
-        int8_t *qr = q + (size_t)r * cols;
-        w->scale[r] = int8_row(src + (size_t)r * cols, cols, qr, NULL, 0);
+        const float *sr = src + (size_t)r * cols;
+        if (type == PREC_BF16) {
+            uint16_t *h = w->q;
+            for (int c = 0; c < cols; c++) h[qidx(w, (size_t)r, (size_t)c)] = quant_bf16(sr[c]);
+            continue;
+        }
+        int8_t *q = w->q;
+        w->scale[r] = int8_row(sr, cols, qr, NULL, 0);
         int32_t s = 0;
-        for (int c = 0; c < cols; c++) s += qr[c];
+        for (int c = 0; c < cols; c++) s += qr[c], q[qidx(w, (size_t)r, (size_t)c)] = qr[c];
         w->qsum[r] = s;
     }
+    free(row), free(qr);
     return 0;
 }
 
@@ -137,18 +155,23 @@ size_t quant_weight_bytes(const QWeight *w)
     return w->type == PREC_INT8 ? b + (size_t)w->rows * (sizeof(float) + sizeof(int32_t)) : b;
 }
 
+int quant_code(const QWeight *w, size_t r, size_t c)
+{
+    size_t i = qidx(w, r, c);
+    return w->type == PREC_BF16 ? ((const uint16_t *)w->q)[i] : ((const int8_t *)w->q)[i];
+}
+
 float quant_value(const QWeight *w, size_t r, size_t c)
 {
-    size_t i = r * (size_t)w->cols + c;
-    if (w->type == PREC_BF16) return quant_bf16_float(((const uint16_t *)w->q)[i]);
-    return (float)((const int8_t *)w->q)[i] * w->scale[r];
+    int q = quant_code(w, r, c);
+    return w->type == PREC_BF16 ? quant_bf16_float((uint16_t)q) : (float)q * w->scale[r];
 }
 
 /* ---------------- activations ---------------- */
 
 int quant_acts_reserve(QActs *a, Precision type, int N, int IC)
 {
-    size_t n = (size_t)N * IC;
+    size_t stride = (size_t)CEIL_DIV(IC, 4) * 4, n = (size_t)N * stride; /* a whole step of either type */
     if (n > a->cap || (size_t)N > a->rcap) { /* rows and elements each: a later product may be narrower and taller */
         quant_acts_free(a);
         size_t cap = n + n / 2 + 64, rcap = (size_t)N + (size_t)N / 2 + 8;
@@ -162,19 +185,23 @@ int quant_acts_reserve(QActs *a, Precision type, int N, int IC)
     a->type = type;
     a->N = N;
     a->IC = IC;
+    a->stride = (int)stride;
     return 0;
 }
 
 void quant_acts_rows(QActs *a, const float *x, size_t n0, size_t n1)
 {
-    int IC = a->IC;
+    int IC = a->IC, S = a->stride;
     for (size_t n = n0; n < n1; n++) {
         const float *xr = x + n * IC;
         if (a->type == PREC_BF16) {
-            uint16_t *h = a->bf + n * IC;
+            uint16_t *h = a->bf + n * S;
             for (int i = 0; i < IC; i++) h[i] = quant_bf16(xr[i]);
+            for (int i = IC; i < S; i++) h[i] = 0;
         } else {
-            a->scale[n] = int8_row(xr, IC, NULL, a->u8 + n * IC, 128);
+            uint8_t *u = a->u8 + n * S;
+            a->scale[n] = int8_row(xr, IC, NULL, u, 128);
+            for (int i = IC; i < S; i++) u[i] = 128; /* q = 0 */
         }
     }
 }
@@ -195,30 +222,35 @@ static inline float int8_out(int32_t s, float sx, float sw, const float *bias, s
     return (float)s * (sx * sw) + (bias ? bias[o] : 0.0f);
 }
 
+/* Each output is one running sum over the steps in order, as a vector lane keeps it: for
+ * bf16 the pair's odd element first, then the even one (VDPBF16PS's order), each product
+ * exact and each addition rounded; for int8 an exact integer sum. */
 static void rows_portable(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n0, size_t n1,
                           size_t o0, size_t o1)
 {
-    int IC = w->cols;
-    size_t OC = (size_t)w->rows;
-    for (size_t o = o0; o < o1; o++)
+    size_t OC = (size_t)w->rows, S = (size_t)x->stride, steps = (size_t)w->steps;
+    for (size_t o = o0; o < o1; o++) {
+        size_t base = (o / QUANT_PANEL) * steps * QUANT_PANEL, lane = o % QUANT_PANEL;
         for (size_t n = n0; n < n1; n++) {
             if (w->type == PREC_BF16) {
-                const uint16_t *xr = x->bf + n * IC, *wr = (const uint16_t *)w->q + o * IC;
-                float s[8] = {0};
-                int i = 0;
-                for (; i + 8 <= IC; i += 8)
-                    for (int k = 0; k < 8; k++) s[k] += quant_bf16_float(xr[i + k]) * quant_bf16_float(wr[i + k]);
-                float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-                for (; i < IC; i++) t += quant_bf16_float(xr[i]) * quant_bf16_float(wr[i]);
-                out[n * OC + o] = t + (bias ? bias[o] : 0.0f);
+                const uint16_t *xr = x->bf + n * S, *wp = (const uint16_t *)w->q + base * 2;
+                float s = 0;
+                for (size_t k = 0; k < steps; k++) {
+                    const uint16_t *wk = wp + (k * QUANT_PANEL + lane) * 2;
+                    s += quant_bf16_float(xr[2 * k + 1]) * quant_bf16_float(wk[1]);
+                    s += quant_bf16_float(xr[2 * k]) * quant_bf16_float(wk[0]);
+                }
+                out[n * OC + o] = s + (bias ? bias[o] : 0.0f);
             } else {
-                const uint8_t *xr = x->u8 + n * IC;
-                const int8_t *wr = (const int8_t *)w->q + o * IC;
+                const uint8_t *xr = x->u8 + n * S;
+                const int8_t *wp = (const int8_t *)w->q + base * 4;
                 int32_t s = 0;
-                for (int i = 0; i < IC; i++) s += ((int32_t)xr[i] - 128) * wr[i];
+                for (size_t k = 0; k < steps; k++)
+                    for (int g = 0; g < 4; g++) s += ((int32_t)xr[4 * k + g] - 128) * wp[(k * QUANT_PANEL + lane) * 4 + g];
                 out[n * OC + o] = int8_out(s, x->scale[n], w->scale[o], bias, o);
             }
         }
+    }
 }
 
 /* ---------------- products: AVX-512 ---------------- */
@@ -228,123 +260,104 @@ static void rows_portable(float *out, const QActs *x, const QWeight *w, const fl
 #define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 8")
-#define QPF 2 /* generation prefetches the rows QPF tiles ahead (non-temporal: each weight is read once) */
+#define MR 6 /* x rows per block: 6 × 4 accumulators + 4 weight vectors + 1 broadcast ≤ 32 registers */
 
-/* Eight accumulators to one vector of their eight sums: halves added, then a transposing
- * tree of horizontal adds (25 instructions for 8 rows; one reduction each costs 7). */
-TGT_BF16 INLINE __m256 sum8_ps(const __m512 *a)
-{
-    __m256 r[8];
-    UNROLL for (int j = 0; j < 8; j++)
-        r[j] = _mm256_add_ps(_mm512_castps512_ps256(a[j]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[j]), 1)));
-    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(r[0], r[1]), _mm256_hadd_ps(r[2], r[3]));
-    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(r[4], r[5]), _mm256_hadd_ps(r[6], r[7]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
-}
-
-TGT_VNNI INLINE __m256i sum8_epi32(const __m512i *a)
-{
-    __m256i r[8];
-    UNROLL for (int j = 0; j < 8; j++) r[j] = _mm256_add_epi32(_mm512_castsi512_si256(a[j]), _mm512_extracti64x4_epi64(a[j], 1));
-    __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(r[0], r[1]), _mm256_hadd_epi32(r[2], r[3]));
-    __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(r[4], r[5]), _mm256_hadd_epi32(r[6], r[7]));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31));
-}
-
-/* A tile of NX (1, 2) x rows × NW (1, 8) w rows; constants after inlining, so the 16
- * accumulators stay in registers. One step is a vector of each row: 32 bf16 per
- * VDPBF16PS, 64 int8 per VPDPBUSD; the columns past the last full vector are one masked
- * step (zeros add nothing). */
-#define TILE_BODY(ACC_T, ZERO, ELEM_T, XBASE, WIDTH, MASK_T, MASKED_LOAD, DOT)                            \
-    int IC = w->cols;                                                                                   \
-    const ELEM_T *xr[2], *wr[8];                                                                        \
-    UNROLL for (int i = 0; i < NX; i++) xr[i] = (const ELEM_T *)(XBASE) + (n + i) * IC;                  \
-    UNROLL for (int j = 0; j < NW; j++) wr[j] = (const ELEM_T *)w->q + (o + j) * IC;                     \
-    ACC_T acc[2][8];                                                                                    \
-    UNROLL for (int i = 0; i < NX; i++) UNROLL for (int j = 0; j < NW; j++) acc[i][j] = ZERO;            \
-    int k = 0;                                                                                          \
-    for (; k + WIDTH <= IC; k += WIDTH) {                                                               \
-        if (NX == 1) /* generation: the rows of a later tile, a line each (a row moves a line a step) */ \
-            UNROLL for (int j = 0; j < NW; j++) _mm_prefetch((const char *)(wr[j] + k + (size_t)QPF * NW * IC), _MM_HINT_NTA); \
-        __m512i wv[8];                                                                                  \
-        UNROLL for (int j = 0; j < NW; j++) wv[j] = _mm512_loadu_si512((const void *)(wr[j] + k));      \
-        UNROLL for (int i = 0; i < NX; i++) {                                                           \
-            __m512i xv = _mm512_loadu_si512((const void *)(xr[i] + k));                                 \
-            UNROLL for (int j = 0; j < NW; j++) acc[i][j] = DOT(acc[i][j], xv, wv[j]);                  \
-        }                                                                                               \
-    }                                                                                                   \
-    if (k < IC) {                                                                                       \
-        MASK_T tail = (MASK_T)(((MASK_T)1 << (IC - k)) - 1);                                            \
-        __m512i wv[8];                                                                                  \
-        UNROLL for (int j = 0; j < NW; j++) wv[j] = MASKED_LOAD(tail, (const void *)(wr[j] + k));       \
-        UNROLL for (int i = 0; i < NX; i++) {                                                           \
-            __m512i xv = MASKED_LOAD(tail, (const void *)(xr[i] + k));                                  \
-            UNROLL for (int j = 0; j < NW; j++) acc[i][j] = DOT(acc[i][j], xv, wv[j]);                  \
-        }                                                                                               \
+/* A block of NX x rows × NP panels (64 outputs, 4 vectors, each) over every step: a step
+ * loads the panel's 4 vectors (256 bytes) once and multiplies each by one x row's step
+ * broadcast (2 bf16 or 4 int8), so every lane keeps its own sum and no reduction is
+ * needed. The weights stream in storage order; a row's sums never depend on the other
+ * rows, so a batch gives each row what it would get alone. */
+#define BLOCK_BODY(ACC_T, ZERO, XBASE, ELEM_T, G, DOT)                                                        \
+    size_t S = (size_t)x->stride, steps = (size_t)w->steps;                                                 \
+    const uint32_t *xr[MR];                                                                                 \
+    UNROLL for (int i = 0; i < NX; i++) xr[i] = (const uint32_t *)((const ELEM_T *)(XBASE) + (n + i) * S); \
+    const ELEM_T *wp = (const ELEM_T *)w->q + p * steps * QUANT_PANEL * G;                                  \
+    ACC_T acc[MR][8];                                                                                       \
+    UNROLL for (int i = 0; i < NX; i++) UNROLL for (int j = 0; j < 4 * NP; j++) acc[i][j] = ZERO;           \
+    for (size_t k = 0; k < steps; k++) {                                                                    \
+        __m512i wv[8];                                                                                      \
+        UNROLL for (int j = 0; j < 4 * NP; j++)                                                             \
+            wv[j] = _mm512_loadu_si512((const void *)(wp + ((j / 4) * steps + k) * QUANT_PANEL * G + (j % 4) * 16 * G)); \
+        UNROLL for (int i = 0; i < NX; i++) {                                                               \
+            __m512i xb = _mm512_set1_epi32((int)xr[i][k]);                                                  \
+            UNROLL for (int j = 0; j < 4 * NP; j++) acc[i][j] = DOT(acc[i][j], xb, wv[j]);                  \
+        }                                                                                                   \
     }
 
-#define DOT_BF16(a, x, w) _mm512_dpbf16_ps(a, (__m512bh)(x), (__m512bh)(w))
-TGT_BF16 INLINE void bf16_tile(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n, size_t o,
-                               const int NX, const int NW)
+/* The lanes of vector j (16 outputs from o) that fall in [o0, o1). */
+static inline __mmask16 lanes(size_t o, size_t o0, size_t o1)
 {
-    TILE_BODY(__m512, _mm512_setzero_ps(), uint16_t, x->bf, 32, __mmask32, _mm512_maskz_loadu_epi16, DOT_BF16)
+    if (o >= o1 || o + 16 <= o0) return 0;
+    unsigned lo = o0 > o ? (unsigned)(o0 - o) : 0, hi = o1 < o + 16 ? (unsigned)(o1 - o) : 16;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+#define DOT_BF16(a, x, w) _mm512_dpbf16_ps(a, (__m512bh)(x), (__m512bh)(w))
+TGT_BF16 INLINE void bf16_block(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n, size_t p,
+                                size_t o0, size_t o1, const int NX, const int NP)
+{
+    BLOCK_BODY(__m512, _mm512_setzero_ps(), x->bf, uint16_t, 2, DOT_BF16)
     size_t OC = (size_t)w->rows;
-    UNROLL for (int i = 0; i < NX; i++) {
-        float *dst = out + (n + i) * OC + o;
-        if (NW == 8) {
-            __m256 sv = sum8_ps(acc[i]);
-            _mm256_storeu_ps(dst, bias ? _mm256_add_ps(sv, _mm256_loadu_ps(bias + o)) : sv);
-        } else {
-            UNROLL for (int j = 0; j < NW; j++) dst[j] = _mm512_reduce_add_ps(acc[i][j]) + (bias ? bias[o + j] : 0.0f);
-        }
+    UNROLL for (int j = 0; j < 4 * NP; j++) {
+        size_t o = p * QUANT_PANEL + (size_t)j * 16;
+        __mmask16 m = lanes(o, o0, o1);
+        if (!m) continue;
+        __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+        UNROLL for (int i = 0; i < NX; i++) _mm512_mask_storeu_ps(out + (n + i) * OC + o, m, _mm512_add_ps(acc[i][j], b));
     }
 }
 
 /* int8: unsigned x = q + 128 times signed w, so Σ 128·w is taken off; the end is
- * int8_out's expression, vector by vector (no fused multiply-add: the same rounding). */
+ * int8_out's expression, lane by lane (no fused multiply-add: the same rounding). */
 #define DOT_INT8(a, x, w) _mm512_dpbusd_epi32(a, x, w)
-TGT_VNNI INLINE void int8_tile(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n, size_t o,
-                               const int NX, const int NW)
+TGT_VNNI INLINE void int8_block(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n, size_t p,
+                                size_t o0, size_t o1, const int NX, const int NP)
 {
-    TILE_BODY(__m512i, _mm512_setzero_si512(), uint8_t, x->u8, 64, __mmask64, _mm512_maskz_loadu_epi8, DOT_INT8)
+    BLOCK_BODY(__m512i, _mm512_setzero_si512(), x->u8, uint8_t, 4, DOT_INT8)
     size_t OC = (size_t)w->rows;
-    UNROLL for (int i = 0; i < NX; i++) {
-        float *dst = out + (n + i) * OC + o;
-        float sx = x->scale[n + i];
-        if (NW == 8) {
-            __m256i sv = _mm256_sub_epi32(sum8_epi32(acc[i]),
-                                          _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(w->qsum + o)), 7));
-            __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(sv), _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(w->scale + o)));
-            _mm256_storeu_ps(dst, bias ? _mm256_add_ps(y, _mm256_loadu_ps(bias + o)) : y);
-        } else {
-            UNROLL for (int j = 0; j < NW; j++)
-                dst[j] = int8_out(_mm512_reduce_add_epi32(acc[i][j]) - 128 * w->qsum[o + j], sx, w->scale[o + j], bias, o + j);
+    UNROLL for (int j = 0; j < 4 * NP; j++) {
+        size_t o = p * QUANT_PANEL + (size_t)j * 16;
+        __mmask16 m = lanes(o, o0, o1);
+        if (!m) continue;
+        __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+        __m512i qs = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(w->qsum + o)), 7); /* padded to panels */
+        __m512 sw = _mm512_loadu_ps(w->scale + o);
+        UNROLL for (int i = 0; i < NX; i++) {
+            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], qs)), _mm512_mul_ps(_mm512_set1_ps(x->scale[n + i]), sw));
+            _mm512_mask_storeu_ps(out + (n + i) * OC + o, m, _mm512_add_ps(y, b));
         }
     }
 }
-#undef TILE_BODY
+#undef BLOCK_BODY
 
-/* Blocks of 8 w rows, each against every x row 2 at a time (the w rows stay in L1 while
- * the x rows stream past); the ragged ends one w row at a time. */
-#define TILED(NAME, TILE, TGT)                                                                           \
+/* Generation (one x row): two panels at a time, 8 independent sums in flight. Many rows:
+ * each panel against the rows MR at a time, the panel staying in L2 while they pass. */
+#define BLOCKED(NAME, BLOCK, TGT)                                                                            \
     TGT static void NAME(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n0, size_t n1, \
-                         size_t o0, size_t o1)                                                           \
-    {                                                                                                    \
-        size_t o = o0;                                                                                   \
-        for (; o + 8 <= o1; o += 8) {                                                                    \
-            size_t n = n0;                                                                               \
-            for (; n + 2 <= n1; n += 2) TILE(out, x, w, bias, n, o, 2, 8);                               \
-            for (; n < n1; n++) TILE(out, x, w, bias, n, o, 1, 8);                                       \
-        }                                                                                                \
-        for (; o < o1; o++) {                                                                            \
-            size_t n = n0;                                                                               \
-            for (; n + 2 <= n1; n += 2) TILE(out, x, w, bias, n, o, 2, 1);                               \
-            for (; n < n1; n++) TILE(out, x, w, bias, n, o, 1, 1);                                       \
-        }                                                                                                \
+                         size_t o0, size_t o1)                                                               \
+    {                                                                                                        \
+        size_t p = o0 / QUANT_PANEL, pend = CEIL_DIV(o1, QUANT_PANEL);                                       \
+        if (n1 - n0 == 1) {                                                                                  \
+            for (; p + 2 <= pend; p += 2) BLOCK(out, x, w, bias, n0, p, o0, o1, 1, 2);                       \
+            if (p < pend) BLOCK(out, x, w, bias, n0, p, o0, o1, 1, 1);                                       \
+            return;                                                                                          \
+        }                                                                                                    \
+        for (; p < pend; p++) {                                                                              \
+            size_t n = n0;                                                                                   \
+            for (; n + MR <= n1; n += MR) BLOCK(out, x, w, bias, n, p, o0, o1, MR, 1);                       \
+            switch (n1 - n) {                                                                                \
+            case 5: BLOCK(out, x, w, bias, n, p, o0, o1, 5, 1); break;                                       \
+            case 4: BLOCK(out, x, w, bias, n, p, o0, o1, 4, 1); break;                                       \
+            case 3: BLOCK(out, x, w, bias, n, p, o0, o1, 3, 1); break;                                       \
+            case 2: BLOCK(out, x, w, bias, n, p, o0, o1, 2, 1); break;                                       \
+            case 1: BLOCK(out, x, w, bias, n, p, o0, o1, 1, 1); break;                                       \
+            default: break;                                                                                  \
+            }                                                                                                \
+        }                                                                                                    \
     }
-TILED(rows_bf16_avx512, bf16_tile, TGT_BF16)
-TILED(rows_int8_avx512, int8_tile, TGT_VNNI)
-#undef TILED
+BLOCKED(rows_bf16_avx512, bf16_block, TGT_BF16)
+BLOCKED(rows_int8_avx512, int8_block, TGT_VNNI)
+#undef BLOCKED
 #endif
 
 QPath quant_path(Precision type)

@@ -36,12 +36,22 @@ int prec_parse(const char *s, Precision *p);
  * messages then list them). */
 const char *prec_names(void);
 
+/* The stored layout: panels of QUANT_PANEL output rows; in a panel, step by step along
+ * the input, each row's QUANT_GROUP consecutive inputs side by side (bf16: 2, int8: 4),
+ * so one step of a panel is 64 rows × 4 bytes: four AVX-512 vectors, one lane per output,
+ * which VDPBF16PS / VPDPBUSD multiply by a step of x broadcast. Rows past `rows` and
+ * inputs past `cols` are stored as zeros. */
+#define QUANT_PANEL 64
+static inline int quant_group(Precision type) { return type == PREC_INT8 ? 4 : 2; }
+
 typedef struct QWeight {
     Precision type;  /* PREC_BF16 or PREC_INT8; PREC_FP32 = no copy */
     int rows, cols;  /* (OC, IC), as the fp32 weight it was made from */
-    void *q;         /* bf16: uint16_t (rows, cols); int8: int8_t (rows, cols); row-major */
-    float *scale;    /* int8: (rows), w ≈ q·scale */
-    int32_t *qsum;   /* int8: (rows) Σ_c q[r, c], the unsigned-activation correction of VNNI */
+    int panels;      /* ceil(rows / QUANT_PANEL) */
+    int steps;       /* ceil(cols / group) */
+    void *q;         /* bf16: uint16_t, int8: int8_t; (panels, steps, QUANT_PANEL, group) */
+    float *scale;    /* int8: (panels · QUANT_PANEL), w ≈ q·scale, zero past rows */
+    int32_t *qsum;   /* int8: (panels · QUANT_PANEL) Σ_c q[r, c], the unsigned-activation correction of VNNI */
 } QWeight;
 
 /* w = src (rows, cols) stored as `type` (host memory). -1 when out of memory. */
@@ -49,7 +59,9 @@ int quant_weight(QWeight *w, Precision type, const float *src, int rows, int col
 void quant_weight_free(QWeight *w);
 /* Bytes the product reads: the stored weights and their scales. */
 size_t quant_weight_bytes(const QWeight *w);
-/* The value the product uses for w[r, c] (dequantized). */
+/* The stored code of w[r, c] (bf16 bits, or the int8 q), and the value the product uses
+ * for it (dequantized). */
+int quant_code(const QWeight *w, size_t r, size_t c);
 float quant_value(const QWeight *w, size_t r, size_t c);
 
 uint16_t quant_bf16(float x);      /* round to nearest even; NaN stays NaN */
@@ -59,8 +71,9 @@ float quant_bf16_float(uint16_t h);
 typedef struct {
     Precision type;
     int N, IC;
-    uint16_t *bf;   /* bf16: (N, IC) */
-    uint8_t *u8;    /* int8: (N, IC) as q + 128 (VNNI multiplies unsigned by signed bytes) */
+    int stride;     /* elements per row: IC rounded up to a whole step (padding: q = 0) */
+    uint16_t *bf;   /* bf16: (N, stride) */
+    uint8_t *u8;    /* int8: (N, stride) as q + 128 (VNNI multiplies unsigned by signed bytes) */
     float *scale;   /* int8: (N) */
     size_t cap;     /* elements allocated (bf, u8) */
     size_t rcap;    /* rows allocated (scale) */

@@ -54,7 +54,7 @@ TEST(int8_weights_per_row)
         for (int c = 0; c < cols; c++) {
             float d = fabsf(quant_value(&q, (size_t)r, (size_t)c) - w[r * cols + c]);
             CHECK(d <= 0.5f * q.scale[r] * (1 + 1e-6f)); /* half a step of its own row */
-            s += ((const int8_t *)q.q)[r * cols + c];
+            s += quant_code(&q, (size_t)r, (size_t)c);
         }
         CHECK(s == q.qsum[r]);
     }
@@ -102,8 +102,8 @@ static void products(Precision type)
                 for (int o = 0; o < OC; o++) {
                     double ref = 0, mag = 0, f32 = b[o], fmag = fabs(b[o]);
                     for (int i = 0; i < IC; i++) {
-                        double xv = type == PREC_BF16 ? quant_bf16_float(qa.bf[n * IC + i])
-                                                      : ((int)qa.u8[n * IC + i] - 128) * (double)qa.scale[n];
+                        double xv = type == PREC_BF16 ? quant_bf16_float(qa.bf[n * qa.stride + i])
+                                                      : ((int)qa.u8[n * qa.stride + i] - 128) * (double)qa.scale[n];
                         double t = xv * quant_value(&q, (size_t)o, (size_t)i);
                         ref += t, mag += fabs(t);
                         f32 += (double)x[n * IC + i] * w[o * IC + i];
