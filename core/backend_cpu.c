@@ -224,6 +224,7 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
 #define GEMM_ROWS 128    /* rows per GEMM chunk */
 #define GEMM_COLS 256    /* output columns per GEMM chunk when there are few rows */
 #define ELEM_CHUNK 16384 /* elements per chunk of an elementwise loop */
+#define SERIAL_GEMV_BYTES 262144 /* one row against fewer bytes of weights than this: one thread */
 #define RED_CHUNK 65536  /* elements per partial sum of a reduction */
 
 /* ---------------- vectorisable exp and tanh ---------------- */
@@ -409,9 +410,11 @@ static void cpu_matmul(float *out, const float *x, const float *w, const float *
     g.by_rows = N >= 2 * GEMM_ROWS;
     size_t parts = g.by_rows ? (size_t)N : (size_t)OC;
     double work = (double)N * IC * OC;
-    /* Waking the pool costs tens of µs: a tiny model's matrix-vector products (generation)
-     * are faster on one thread. */
-    size_t grain = work < (double)(1 << 20) ? parts : balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
+    /* Waking the pool costs tens of µs: a tiny model's products are faster on one thread.
+     * Generation's one row reads each weight once, so there the weights' size decides: one
+     * thread streams a 768 x 768 fp32 matrix (2.4 MB) at half the bandwidth two do. */
+    int serial = N == 1 ? (double)IC * OC * sizeof(float) < SERIAL_GEMV_BYTES : work < (double)(1 << 20);
+    size_t grain = serial ? parts : balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
     par_for(parts, grain, work, matmul_chunk, &g);
 }
 
@@ -464,7 +467,7 @@ static void cpu_matmul_q(float *out, const float *x, const QWeight *w, const flo
     par_for((size_t)N, 8, (double)N * IC * 4, qacts_chunk, &g);
     /* generation reads the weights once: worth the pool from a few hundred KB of them */
     double work = (double)N * IC * OC, wbytes = (double)quant_weight_bytes(w);
-    size_t grain = N == 1 && wbytes < 262144 ? (size_t)OC : N > 1 && work < (double)(1 << 20) ? (size_t)OC
+    size_t grain = N == 1 && wbytes < SERIAL_GEMV_BYTES ? (size_t)OC : N > 1 && work < (double)(1 << 20) ? (size_t)OC
                                                                                              : panel_grain((size_t)OC);
     par_for((size_t)OC, grain, work > 65536 ? work : 65536, matmul_q_chunk, &g);
 }
