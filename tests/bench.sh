@@ -31,15 +31,15 @@ for p in bf16 int8; do
                  /top-1 next-token agreement/ { k += $4; n += $6 }
                  END { printf "  %s: largest |loss change| %.4f nats (goal <= %s), top-1 agreement %d of %d = %.1f%% (goal >= 95%%)\n", p, w, p == "bf16" ? "0.005" : "0.02", k, n, 100 * k / n }'
 done
-# oneDNN's bf16 GEMM against ours, same shapes, same process (make bench builds it when
+# oneDNN's bf16 and int8 matmul against ours, same shapes, same process (make bench builds it when
 # libdnnl-dev is installed)
 if [ -n "${ONEDNN_BENCH:-}" ] && [ -x "$ONEDNN_BENCH" ]; then
-  echo "== bf16 products: ours against oneDNN $(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null) (2 threads) =="
+  echo "== bf16 and int8 products: ours against oneDNN $(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null) (2 threads) =="
   # passive: oneDNN's OpenMP threads sleep after their work instead of spinning on the
   # cores our own pool then needs (spinning made ours 25% slower in the same process)
-  for m in 64 1; do OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 "$ONEDNN_BENCH" $m | sed 's/^/  /'; done
+  for t in bf16 int8; do for m in 64 1; do OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 "$ONEDNN_BENCH" $m $t | sed 's/^/  /'; done; done
 else
-  echo "(oneDNN not installed: apt-get install libdnnl-dev to time its bf16 matmul beside ours)"
+  echo "(oneDNN not installed: apt-get install libdnnl-dev to time its bf16 and int8 matmul beside ours)"
 fi
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads) =="
