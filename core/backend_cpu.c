@@ -448,8 +448,9 @@ static void matmul_q_chunk(void *ctx, size_t a, size_t b)
     quant_rows(quant_path(g->w->type), g->out, g->qa, g->w, g->bias, 0, (size_t)g->N, a, b);
 }
 
-/* Whole panels (each read by one thread), as many chunks as threads or a multiple of it,
- * and the chunks of equal size to within a panel. */
+/* Whole panels (each read by one thread): about 4 a chunk when there are many, else a
+ * chunk per thread. Threads take the chunks as they come, so they finish within a chunk of
+ * each other. */
 static size_t panel_grain(size_t OC)
 {
     blas_init();

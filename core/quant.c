@@ -23,6 +23,10 @@
 
 #define CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
+/* int8's two paths end with one expression and must round it alike: no fused multiply-add
+ * (GCC's -std=c11 already keeps it off; clang's default would not). */
+#pragma STDC FP_CONTRACT OFF
+
 /* ---------------- the table ---------------- */
 
 static const PrecisionDef PRECS[PREC_COUNT] = {
@@ -94,11 +98,11 @@ static float int8_row(const float *x, int n, int8_t *q, uint8_t *u, int bias)
 
 /* ---------------- weights ---------------- */
 
-/* Packed index of w[r, c]: panel r / 64, step c / G, lane r % 64, element c % G. */
-static inline size_t qidx(const QWeight *w, size_t r, size_t c)
+/* Packed index of w[r, c]: panel r / 64, step c / G, lane r % 64, element c % G. Called
+ * with G a constant (2 or 4), so the divisions are shifts. */
+static inline size_t qidx(size_t steps, size_t r, size_t c, size_t G)
 {
-    size_t G = (size_t)quant_group(w->type);
-    return (((r / QUANT_PANEL) * (size_t)w->steps + c / G) * QUANT_PANEL + r % QUANT_PANEL) * G + c % G;
+    return (((r / QUANT_PANEL) * steps + c / G) * QUANT_PANEL + r % QUANT_PANEL) * G + c % G;
 }
 
 int quant_weight(QWeight *w, Precision type, const float *src, int rows, int cols, GrErr *e)
@@ -112,14 +116,13 @@ int quant_weight(QWeight *w, Precision type, const float *src, int rows, int col
     w->steps = CEIL_DIV(cols, G);
     size_t lanes = (size_t)w->panels * QUANT_PANEL, n = lanes * (size_t)w->steps * G;
     w->q = calloc(n * (size_t)PRECS[type].bytes + 1, 1); /* the padding stays zero: it adds nothing */
-    float *row = malloc(sizeof(float) * (size_t)cols + 1);
     int8_t *qr = malloc((size_t)cols + 1);
     if (type == PREC_INT8) {
         w->scale = calloc(lanes, sizeof(float));
         w->qsum = calloc(lanes, sizeof(int32_t));
     }
-    if (!w->q || !row || !qr || (type == PREC_INT8 && (!w->scale || !w->qsum))) {
-        free(row), free(qr);
+    if (!w->q || !qr || (type == PREC_INT8 && (!w->scale || !w->qsum))) {
+        free(qr);
         quant_weight_free(w);
         return gr_fail(e, "out of memory for a %s copy of a %d x %d weight", PRECS[type].name, rows, cols);
     }
@@ -127,16 +130,16 @@ int quant_weight(QWeight *w, Precision type, const float *src, int rows, int col
         const float *sr = src + (size_t)r * cols;
         if (type == PREC_BF16) {
             uint16_t *h = w->q;
-            for (int c = 0; c < cols; c++) h[qidx(w, (size_t)r, (size_t)c)] = quant_bf16(sr[c]);
+            for (int c = 0; c < cols; c++) h[qidx((size_t)w->steps, (size_t)r, (size_t)c, 2)] = quant_bf16(sr[c]);
             continue;
         }
         int8_t *q = w->q;
         w->scale[r] = int8_row(sr, cols, qr, NULL, 0);
         int32_t s = 0;
-        for (int c = 0; c < cols; c++) s += qr[c], q[qidx(w, (size_t)r, (size_t)c)] = qr[c];
+        for (int c = 0; c < cols; c++) s += qr[c], q[qidx((size_t)w->steps, (size_t)r, (size_t)c, 4)] = qr[c];
         w->qsum[r] = s;
     }
-    free(row), free(qr);
+    free(qr);
     return 0;
 }
 
@@ -157,8 +160,8 @@ size_t quant_weight_bytes(const QWeight *w)
 
 int quant_code(const QWeight *w, size_t r, size_t c)
 {
-    size_t i = qidx(w, r, c);
-    return w->type == PREC_BF16 ? ((const uint16_t *)w->q)[i] : ((const int8_t *)w->q)[i];
+    if (w->type == PREC_BF16) return ((const uint16_t *)w->q)[qidx((size_t)w->steps, r, c, 2)];
+    return ((const int8_t *)w->q)[qidx((size_t)w->steps, r, c, 4)];
 }
 
 float quant_value(const QWeight *w, size_t r, size_t c)
@@ -224,30 +227,39 @@ static inline float int8_out(int32_t s, float sx, float sw, const float *bias, s
 
 /* Each output is one running sum over the steps in order, as a vector lane keeps it: for
  * bf16 the pair's odd element first, then the even one (VDPBF16PS's order), each product
- * exact and each addition rounded; for int8 an exact integer sum. */
+ * exact and each addition rounded; for int8 an exact integer sum. The 64 lanes of a panel
+ * are the inner loop (each its own sum, so the compiler can vectorise across them). */
 static void rows_portable(float *out, const QActs *x, const QWeight *w, const float *bias, size_t n0, size_t n1,
                           size_t o0, size_t o1)
 {
     size_t OC = (size_t)w->rows, S = (size_t)x->stride, steps = (size_t)w->steps;
-    for (size_t o = o0; o < o1; o++) {
-        size_t base = (o / QUANT_PANEL) * steps * QUANT_PANEL, lane = o % QUANT_PANEL;
+    for (size_t p = o0 / QUANT_PANEL; p * QUANT_PANEL < o1; p++) {
+        size_t lo = p * QUANT_PANEL > o0 ? p * QUANT_PANEL : o0, hi = p * QUANT_PANEL + QUANT_PANEL < o1 ? p * QUANT_PANEL + QUANT_PANEL : o1;
         for (size_t n = n0; n < n1; n++) {
             if (w->type == PREC_BF16) {
-                const uint16_t *xr = x->bf + n * S, *wp = (const uint16_t *)w->q + base * 2;
-                float s = 0;
+                const uint16_t *xr = x->bf + n * S, *wp = (const uint16_t *)w->q + p * steps * QUANT_PANEL * 2;
+                float s[QUANT_PANEL] = {0};
                 for (size_t k = 0; k < steps; k++) {
-                    const uint16_t *wk = wp + (k * QUANT_PANEL + lane) * 2;
-                    s += quant_bf16_float(xr[2 * k + 1]) * quant_bf16_float(wk[1]);
-                    s += quant_bf16_float(xr[2 * k]) * quant_bf16_float(wk[0]);
+                    const uint16_t *wk = wp + k * QUANT_PANEL * 2;
+                    float x1 = quant_bf16_float(xr[2 * k + 1]), x0 = quant_bf16_float(xr[2 * k]);
+                    for (int l = 0; l < QUANT_PANEL; l++) {
+                        s[l] += x1 * quant_bf16_float(wk[2 * l + 1]);
+                        s[l] += x0 * quant_bf16_float(wk[2 * l]);
+                    }
                 }
-                out[n * OC + o] = s + (bias ? bias[o] : 0.0f);
+                for (size_t o = lo; o < hi; o++) out[n * OC + o] = s[o % QUANT_PANEL] + (bias ? bias[o] : 0.0f);
             } else {
                 const uint8_t *xr = x->u8 + n * S;
-                const int8_t *wp = (const int8_t *)w->q + base * 4;
-                int32_t s = 0;
-                for (size_t k = 0; k < steps; k++)
-                    for (int g = 0; g < 4; g++) s += ((int32_t)xr[4 * k + g] - 128) * wp[(k * QUANT_PANEL + lane) * 4 + g];
-                out[n * OC + o] = int8_out(s, x->scale[n], w->scale[o], bias, o);
+                const int8_t *wp = (const int8_t *)w->q + p * steps * QUANT_PANEL * 4;
+                int32_t s[QUANT_PANEL] = {0};
+                for (size_t k = 0; k < steps; k++) {
+                    const int8_t *wk = wp + k * QUANT_PANEL * 4;
+                    int32_t xs[4];
+                    for (int g = 0; g < 4; g++) xs[g] = (int32_t)xr[4 * k + g] - 128;
+                    for (int l = 0; l < QUANT_PANEL; l++)
+                        s[l] += xs[0] * wk[4 * l] + xs[1] * wk[4 * l + 1] + xs[2] * wk[4 * l + 2] + xs[3] * wk[4 * l + 3];
+                }
+                for (size_t o = lo; o < hi; o++) out[n * OC + o] = int8_out(s[o % QUANT_PANEL], x->scale[n], w->scale[o], bias, o);
             }
         }
     }
@@ -274,8 +286,8 @@ static void rows_portable(float *out, const QActs *x, const QWeight *w, const fl
  * rows, so a batch gives each row what it would get alone. */
 #define BLOCK_BODY(ACC_T, ZERO, XBASE, ELEM_T, G, DOT)                                                        \
     size_t S = (size_t)x->stride, steps = (size_t)w->steps;                                                 \
-    const uint32_t *xr[MR];                                                                                 \
-    UNROLL for (int i = 0; i < NX; i++) xr[i] = (const uint32_t *)((const ELEM_T *)(XBASE) + (n + i) * S); \
+    const ELEM_T *xr[MR];                                                                                   \
+    UNROLL for (int i = 0; i < NX; i++) xr[i] = (const ELEM_T *)(XBASE) + (n + i) * S;                      \
     const ELEM_T *wp = (const ELEM_T *)w->q + p * steps * QUANT_PANEL * G;                                  \
     ACC_T acc[MR][8];                                                                                       \
     UNROLL for (int i = 0; i < NX; i++) UNROLL for (int j = 0; j < 4 * NP; j++) acc[i][j] = ZERO;           \
@@ -287,7 +299,9 @@ static void rows_portable(float *out, const QActs *x, const QWeight *w, const fl
             wv[j] = _mm512_loadu_si512((const void *)at);                                                   \
         }                                                                                                   \
         UNROLL for (int i = 0; i < NX; i++) {                                                               \
-            __m512i xb = _mm512_set1_epi32((int)xr[i][k]);                                                  \
+            int32_t xs; /* the step's G elements as one lane (memcpy: no type punning) */                   \
+            memcpy(&xs, xr[i] + k * G, 4);                                                                  \
+            __m512i xb = _mm512_set1_epi32(xs);                                                             \
             UNROLL for (int j = 0; j < 4 * NP; j++) acc[i][j] = DOT(acc[i][j], xb, wv[j]);                  \
         }                                                                                                   \
     }
