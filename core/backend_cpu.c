@@ -224,7 +224,6 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
 #define GEMM_ROWS 128    /* rows per GEMM chunk */
 #define GEMM_COLS 256    /* output columns per GEMM chunk when there are few rows */
 #define ELEM_CHUNK 16384 /* elements per chunk of an elementwise loop */
-#define SERIAL_GEMV_BYTES 262144 /* one row against fewer bytes of weights than this: one thread */
 #define RED_CHUNK 65536  /* elements per partial sum of a reduction */
 
 /* ---------------- vectorisable exp and tanh ---------------- */
@@ -390,6 +389,15 @@ static void matmul_chunk(void *ctx, size_t a, size_t b)
                     g->x + n0 * IC, IC, g->w + o0 * IC, IC, g->bias ? 1.0f : 0.0f, g->out + n0 * OC + o0, OC);
 }
 
+/* Whether a product stays on one thread: waking the pool costs tens of µs, so a tiny
+ * model's products are faster alone. Generation's one row reads each weight once, so there
+ * the weights' size decides: one thread streams a 768 x 768 fp32 matrix (2.4 MB) at half
+ * the bandwidth two do. */
+static int one_thread(int N, double wbytes, double work)
+{
+    return N == 1 ? wbytes < 262144.0 : work < (double)(1 << 20);
+}
+
 /* Chunks of about `target` (rows or columns) in a multiple of the thread count, so no
  * thread is left with one chunk more than another: GPT-2's 768-column projections used
  * to run as one serial chunk, and 2304 columns as 9 chunks on 2 threads. Multiples of 16
@@ -410,17 +418,14 @@ static void cpu_matmul(float *out, const float *x, const float *w, const float *
     g.by_rows = N >= 2 * GEMM_ROWS;
     size_t parts = g.by_rows ? (size_t)N : (size_t)OC;
     double work = (double)N * IC * OC;
-    /* Waking the pool costs tens of µs: a tiny model's products are faster on one thread.
-     * Generation's one row reads each weight once, so there the weights' size decides: one
-     * thread streams a 768 x 768 fp32 matrix (2.4 MB) at half the bandwidth two do. */
-    int serial = N == 1 ? (double)IC * OC * sizeof(float) < SERIAL_GEMV_BYTES : work < (double)(1 << 20);
-    size_t grain = serial ? parts : balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
+    size_t grain = one_thread(N, (double)IC * OC * sizeof(float), work) ? parts
+                                                                      : balanced_grain(parts, g.by_rows ? GEMM_ROWS : GEMM_COLS);
     par_for(parts, grain, work, matmul_chunk, &g);
 }
 
 /* ---- bf16 / int8 weights (quant.c's kernels): the activations are converted once per
- * product, by rows on the pool, then the outputs are split by whole panels of 64 (each thread streams its own
- * rows of w; the x rows stay in cache). ---- */
+ * product, by rows on the pool, then the outputs are split by whole panels of 64 (each
+ * thread streams its own rows of w; the x rows stay in cache). ---- */
 static QActs g_qacts; /* grown as needed; products run one at a time */
 
 /* The first failure since the last status call (only matmul_q can fail: it allocates). */
@@ -448,14 +453,14 @@ static void matmul_q_chunk(void *ctx, size_t a, size_t b)
     quant_rows(quant_path(g->w->type), g->out, g->qa, g->w, g->bias, 0, (size_t)g->N, a, b);
 }
 
-/* Whole panels (each read by one thread): about 4 a chunk when there are many, else a
- * chunk per thread. Threads take the chunks as they come, so they finish within a chunk of
+/* Whole panels (each read by one thread): GEMM_COLS columns a chunk when there are many,
+ * else a chunk per thread. Threads take the chunks as they come, so they finish within a chunk of
  * each other. */
 static size_t panel_grain(size_t OC)
 {
     blas_init();
     size_t nt = (size_t)pool.nthreads, np = CEIL_DIV(OC, QUANT_PANEL);
-    size_t per = np / (4 * nt); /* 4 panels = GEMM_COLS columns a chunk when there are many */
+    size_t per = np / (GEMM_COLS / QUANT_PANEL * nt); /* GEMM_COLS columns a chunk when there are many */
     size_t nch = nt * (per > 1 ? per : 1);
     return CEIL_DIV(np, nch) * QUANT_PANEL;
 }
@@ -466,10 +471,8 @@ static void cpu_matmul_q(float *out, const float *x, const QWeight *w, const flo
     if (quant_acts_reserve(&g_qacts, w->type, N, IC)) { cpu_fail("out of memory for the %s activations", prec_def(w->type)->name); return; }
     QArgs g = {.qa = &g_qacts, .x = x, .out = out, .w = w, .bias = bias, .N = N};
     par_for((size_t)N, 8, (double)N * IC * 4, qacts_chunk, &g);
-    /* generation reads the weights once: worth the pool from a few hundred KB of them */
-    double work = (double)N * IC * OC, wbytes = (double)quant_weight_bytes(w);
-    size_t grain = N == 1 && wbytes < SERIAL_GEMV_BYTES ? (size_t)OC : N > 1 && work < (double)(1 << 20) ? (size_t)OC
-                                                                                             : panel_grain((size_t)OC);
+    double work = (double)N * IC * OC;
+    size_t grain = one_thread(N, (double)quant_weight_bytes(w), work) ? (size_t)OC : panel_grain((size_t)OC);
     par_for((size_t)OC, grain, work > 65536 ? work : 65536, matmul_q_chunk, &g);
 }
 

@@ -174,7 +174,8 @@ float quant_value(const QWeight *w, size_t r, size_t c)
 
 int quant_acts_reserve(QActs *a, Precision type, int N, int IC)
 {
-    size_t stride = (size_t)CEIL_DIV(IC, 4) * 4, n = (size_t)N * stride; /* a whole step of either type */
+    size_t G = (size_t)quant_group(PREC_INT8); /* the wider step: a whole step of either type */
+    size_t stride = CEIL_DIV((size_t)IC, G) * G, n = (size_t)N * stride;
     if (n > a->cap || (size_t)N > a->rcap) { /* rows and elements each: a later product may be narrower and taller */
         quant_acts_free(a);
         size_t cap = n + n / 2 + 64, rcap = (size_t)N + (size_t)N / 2 + 8;
