@@ -6,7 +6,9 @@
  * accumulators, and the next rows are prefetched. AVX-512 when the CPU has it (chosen at
  * run time), else AVX2 (the build's baseline, x86-64-v3), else portable C. The three sum
  * in the same order within a row up to the vector width, so they agree to float rounding,
- * not bit for bit. */
+ * not bit for bit. gemv_t is the transposed product, out (IC) = Σ_r x[r] W[r, :], which
+ * attention needs at T = 1 (the pattern's row times a head's values); every path sums the
+ * rows in order. */
 #include "gemv.h"
 
 #include <stdint.h>
@@ -29,6 +31,14 @@ static void rows_c(float *out, const float *w, const float *x, const float *b, s
         for (; i < IC; i++) t += row[i] * x[i];
         out[r] = t + (b ? b[r] : 0.0f);
     }
+}
+
+/* portable: out = Σ_r x[r] · W[r, :], the rows in order for every output */
+static void cols_c(float *out, const float *w, const float *x, int rows, int IC, int i0)
+{
+    for (int i = i0; i < IC; i++) out[i] = 0.0f;
+    for (int r = 0; r < rows; r++)
+        for (int i = i0; i < IC; i++) out[i] += x[r] * w[(size_t)r * IC + i];
 }
 
 #ifdef GEMV_X86
@@ -97,6 +107,56 @@ __attribute__((target("avx512f"))) static void rows_avx512(float *out, const flo
     }
     rows_c(out, w, x, b, r, r1, IC);
 }
+
+/* Wᵀx: a block of 32 (AVX2) or 64 (AVX-512) outputs at a time, held in registers over
+ * every row, so a head's values (rows = keys, IC = head size 64) are read in one pass. */
+__attribute__((target("avx2,fma"))) static void cols_avx2(float *out, const float *w, const float *x, int rows, int IC)
+{
+    int i = 0;
+    for (; i + 32 <= IC; i += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < rows; r++) {
+            const float *wr = w + (size_t)r * IC + i;
+            __m256 xv = _mm256_set1_ps(x[r]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr), xv, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + 8), xv, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + 16), xv, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + 24), xv, a3);
+        }
+        _mm256_storeu_ps(out + i, a0), _mm256_storeu_ps(out + i + 8, a1);
+        _mm256_storeu_ps(out + i + 16, a2), _mm256_storeu_ps(out + i + 24, a3);
+    }
+    for (; i + 8 <= IC; i += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int r = 0; r < rows; r++) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + (size_t)r * IC + i), _mm256_set1_ps(x[r]), a0);
+        _mm256_storeu_ps(out + i, a0);
+    }
+    cols_c(out, w, x, rows, IC, i);
+}
+
+__attribute__((target("avx512f"))) static void cols_avx512(float *out, const float *w, const float *x, int rows, int IC)
+{
+    int i = 0;
+    for (; i + 64 <= IC; i += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < rows; r++) {
+            const float *wr = w + (size_t)r * IC + i;
+            __m512 xv = _mm512_set1_ps(x[r]);
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr), xv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + 16), xv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + 32), xv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + 48), xv, a3);
+        }
+        _mm512_storeu_ps(out + i, a0), _mm512_storeu_ps(out + i + 16, a1);
+        _mm512_storeu_ps(out + i + 32, a2), _mm512_storeu_ps(out + i + 48, a3);
+    }
+    for (; i + 16 <= IC; i += 16) {
+        __m512 a0 = _mm512_setzero_ps();
+        for (int r = 0; r < rows; r++) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + (size_t)r * IC + i), _mm512_set1_ps(x[r]), a0);
+        _mm512_storeu_ps(out + i, a0);
+    }
+    cols_c(out, w, x, rows, IC, i);
+}
 #endif
 
 GemvPath gemv_path(void)
@@ -125,4 +185,13 @@ void gemv_rows(GemvPath p, float *out, const float *w, const float *x, const flo
     if (p == GEMV_AVX2) { rows_avx2(out, w, x, b, r0, r1, IC); return; }
 #endif
     rows_c(out, w, x, b, r0, r1, IC);
+}
+
+void gemv_t(GemvPath p, float *out, const float *w, const float *x, int rows, int IC)
+{
+#ifdef GEMV_X86
+    if (p == GEMV_AVX512) { cols_avx512(out, w, x, rows, IC); return; }
+    if (p == GEMV_AVX2) { cols_avx2(out, w, x, rows, IC); return; }
+#endif
+    cols_c(out, w, x, rows, IC, 0);
 }

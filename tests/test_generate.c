@@ -413,6 +413,68 @@ TEST(gemv_paths_agree)
            gemv_path_name(gemv_path()), worst);
 }
 
+/* argmax_f is two vector passes; the reference is the one-pass scan it replaced: the first
+ * index of the largest, NaNs passed over, on every length around the vector width, with
+ * ties, signed zeros and NaNs placed before, at and after the maximum. */
+static int argmax_ref(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++) if (x[i] > x[best]) best = i;
+    return best;
+}
+
+TEST(argmax_first_largest)
+{
+    float x[50257];
+    int cases = 0;
+    for (int n = 1; n <= 40; n++)
+        for (int kind = 0; kind < 6; kind++)
+            for (int at = 0; at < n; at++) {
+                for (int i = 0; i < n; i++) x[i] = (float)((i * 37) % 11) - 20.0f;
+                if (kind == 0) x[at] = 5.0f;
+                if (kind == 1) x[at] = 5.0f, x[n - 1] = 5.0f;        /* a tie: the first wins */
+                if (kind == 2) x[at] = NAN;                          /* passed over (at 0: index 0) */
+                if (kind == 3) x[at] = NAN, x[(at + 3) % n] = 9.0f;
+                if (kind == 4) { for (int i = 0; i < n; i++) x[i] = i % 2 ? 0.0f : -0.0f; x[at] = -0.0f; }
+                if (kind == 5) x[at] = INFINITY, x[(at + 1) % n] = -INFINITY;
+                CHECK(argmax_f(x, n) == argmax_ref(x, n));
+                cases++;
+            }
+    for (int i = 0; i < 50257; i++) x[i] = sinf((float)i * 0.37f);
+    x[31000] = 2.0f, x[40000] = 2.0f;
+    CHECK(argmax_f(x, 50257) == 31000 && argmax_ref(x, 50257) == 31000);
+    printf("argmax: %d cases and 50,257 logits agree with the one-pass scan\n", cases + 1);
+}
+
+/* gemv_t, attention's Wᵀx at T = 1 (a pattern row times a head's values): every path against
+ * a double reference on odd shapes. */
+TEST(gemv_t_paths_agree)
+{
+    static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 17}, {128, 64}, {33, 100}, {1, 200}};
+    GemvPath paths[3] = {GEMV_PORTABLE, GEMV_AVX2, GEMV_AVX512};
+    int npaths = gemv_path() == GEMV_AVX512 ? 3 : gemv_path() == GEMV_AVX2 ? 2 : 1;
+    double worst = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int R = shapes[s][0], IC = shapes[s][1];
+        float *w = malloc(sizeof(float) * (size_t)R * IC), *x = malloc(sizeof(float) * R), *y = malloc(sizeof(float) * IC);
+        for (int i = 0; i < R * IC; i++) w[i] = (float)((i * 7919) % 201) / 100.0f - 1.0f;
+        for (int i = 0; i < R; i++) x[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+        for (int p = 0; p < npaths; p++) {
+            for (int i = 0; i < IC; i++) y[i] = NAN;
+            gemv_t(paths[p], y, w, x, R, IC);
+            for (int i = 0; i < IC; i++) {
+                double ref = 0, mag = 0;
+                for (int r = 0; r < R; r++) ref += (double)w[(size_t)r * IC + i] * x[r], mag += fabs((double)w[(size_t)r * IC + i] * x[r]);
+                double rel = fabs(y[i] - ref) / (mag > 1 ? mag : 1);
+                if (rel > worst) worst = rel;
+                CHECK(rel < 1e-6);
+            }
+        }
+        free(w), free(x), free(y);
+    }
+    printf("gemv_t: %d path%s, worst error %.2g of the sum of |terms|\n", npaths, npaths == 1 ? "" : "s", worst);
+}
+
 int main(void)
 {
     RUN(kv_cache_matches_full_forward);
@@ -423,6 +485,8 @@ int main(void)
     RUN(top_k_top_p);
     RUN(batched_cache_matches_single);
     RUN(gemv_paths_agree);
+    RUN(gemv_t_paths_agree);
+    RUN(argmax_first_largest);
     RUN(precision_model);
     return harness_done("generate");
 }
