@@ -5,6 +5,7 @@
 #include "names.h"
 #include "pictures.h"
 #include "runs.h"
+#include "sample.h"
 #include "stages.h"
 
 #include <math.h>
@@ -58,14 +59,7 @@ static float *entry_copy(Session *s, const TraceEntry *t, size_t *n, GrErr *e)
 static int top1_agree(const float *la, const float *lb, int T, int V)
 {
     int k = 0;
-    for (int t = 0; t < T; t++) {
-        int ia = 0, ib = 0;
-        for (int v = 1; v < V; v++) {
-            if (la[(size_t)t * V + v] > la[(size_t)t * V + ia]) ia = v;
-            if (lb[(size_t)t * V + v] > lb[(size_t)t * V + ib]) ib = v;
-        }
-        k += ia == ib;
-    }
+    for (int t = 0; t < T; t++) k += argmax_f(la + (size_t)t * V, V) == argmax_f(lb + (size_t)t * V, V);
     return k;
 }
 

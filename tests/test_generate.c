@@ -375,24 +375,32 @@ TEST(precision_model)
     model_free(m);
 }
 
+/* The gemv tests' inputs: every path this CPU has, and a matrix and vector of exact
+ * small values. */
+static const GemvPath k_paths[3] = {GEMV_PORTABLE, GEMV_AVX2, GEMV_AVX512};
+static int gemv_npaths(void) { return gemv_path() == GEMV_AVX512 ? 3 : gemv_path() == GEMV_AVX2 ? 2 : 1; }
+static void gemv_fill(float *w, size_t nw, float *x, int nx)
+{
+    for (size_t i = 0; i < nw; i++) w[i] = (float)((i * 7919) % 201) / 100.0f - 1.0f;
+    for (int i = 0; i < nx; i++) x[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+}
+
 /* The matrix-vector kernels: every path this CPU has against a double reference, on odd
  * shapes (rows not a multiple of 4, widths not a multiple of 16, a width of 1). */
 TEST(gemv_paths_agree)
 {
     static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 17}, {33, 768}, {130, 100}, {7, 3072}};
-    GemvPath paths[3] = {GEMV_PORTABLE, GEMV_AVX2, GEMV_AVX512};
-    int npaths = gemv_path() == GEMV_AVX512 ? 3 : gemv_path() == GEMV_AVX2 ? 2 : 1;
+    int npaths = gemv_npaths();
     double worst = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int OC = shapes[s][0], IC = shapes[s][1];
         float *w = malloc(sizeof(float) * (size_t)OC * IC), *x = malloc(sizeof(float) * IC), *b = malloc(sizeof(float) * OC),
               *y = malloc(sizeof(float) * OC);
-        for (int i = 0; i < OC * IC; i++) w[i] = (float)((i * 7919) % 201) / 100.0f - 1.0f;
-        for (int i = 0; i < IC; i++) x[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+        gemv_fill(w, (size_t)OC * IC, x, IC);
         for (int i = 0; i < OC; i++) b[i] = (float)i / 10.0f;
         for (int p = 0; p < npaths; p++) {
             for (int i = 0; i < OC; i++) y[i] = NAN;
-            gemv_rows(paths[p], y, w, x, b, 0, (size_t)OC, IC);
+            gemv_rows(k_paths[p], y, w, x, b, 0, (size_t)OC, IC);
             for (int r = 0; r < OC; r++) {
                 double ref = b[r], mag = fabs(b[r]);
                 for (int i = 0; i < IC; i++) ref += (double)w[(size_t)r * IC + i] * x[i], mag += fabs((double)w[(size_t)r * IC + i] * x[i]);
@@ -451,17 +459,15 @@ TEST(argmax_first_largest)
 TEST(gemv_t_paths_agree)
 {
     static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 17}, {128, 64}, {33, 100}, {1, 200}};
-    GemvPath paths[3] = {GEMV_PORTABLE, GEMV_AVX2, GEMV_AVX512};
-    int npaths = gemv_path() == GEMV_AVX512 ? 3 : gemv_path() == GEMV_AVX2 ? 2 : 1;
+    int npaths = gemv_npaths();
     double worst = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int R = shapes[s][0], IC = shapes[s][1];
         float *w = malloc(sizeof(float) * (size_t)R * IC), *x = malloc(sizeof(float) * R), *y = malloc(sizeof(float) * IC);
-        for (int i = 0; i < R * IC; i++) w[i] = (float)((i * 7919) % 201) / 100.0f - 1.0f;
-        for (int i = 0; i < R; i++) x[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+        gemv_fill(w, (size_t)R * IC, x, R);
         for (int p = 0; p < npaths; p++) {
             for (int i = 0; i < IC; i++) y[i] = NAN;
-            gemv_t(paths[p], y, w, x, R, IC);
+            gemv_t(k_paths[p], y, w, x, R, IC);
             for (int i = 0; i < IC; i++) {
                 double ref = 0, mag = 0;
                 for (int r = 0; r < R; r++) ref += (double)w[(size_t)r * IC + i] * x[r], mag += fabs((double)w[(size_t)r * IC + i] * x[r]);
