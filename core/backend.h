@@ -102,6 +102,10 @@ extern const Backend backend_cpu;
  * the model's weights, and 4× the last-level cache), best of 5. -1 with why on failure.
  * The buffer is kept for the next call of the same size; bytes = 0 frees it. */
 double backend_cpu_read_gbps(size_t bytes, GrErr *e);
+/* The name of the OpenBLAS kernels the products run on ("Haswell" unless the user set
+ * OPENBLAS_CORETYPE: backend_cpu.c pins them, so results do not change with the CPU model);
+ * starts the CPU backend. */
+const char *backend_cpu_blas_kernels(void);
 /* Generation's matrix-vector products through core/gemv.c (1, the default) or OpenBLAS's
  * sgemv (0): bench times both in one run. */
 void backend_cpu_use_own_gemv(int on);

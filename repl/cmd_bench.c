@@ -170,8 +170,8 @@ static int bench_all(Session *s, const Args *a, GrErr *e)
                        "generate_b16_tok_s=%.1f\nrender_ms=%.2f\npng_ms=%.1f\n",
               m->be->name, T, fwd_ms, gen_tok_s[0], gen_tok_s[1], gen_tok_s[2], render_ms, png_ms);
     if (cpu)
-        sb_printf(&s->out, "gemv=%s\ngenerate_openblas_tok_s=%.1f\ngenerate_own_vs_openblas=%.2f\n",
-                  gemv_path_name(gemv_path()), blas, own / blas);
+        sb_printf(&s->out, "gemv=%s\nblas_kernels=%s\ngenerate_openblas_tok_s=%.1f\ngenerate_own_vs_openblas=%.2f\n",
+                  gemv_path_name(gemv_path()), backend_cpu_blas_kernels(), blas, own / blas);
     if (cpu) {
         /* Generation at B = 1 reads every weight once per token (wpe: one row; the
          * unembedding all of wte or lm_head): its limit is read bandwidth / those bytes. */

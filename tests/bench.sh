@@ -43,7 +43,10 @@ else
 fi
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (2 threads) =="
-  pt=$(/usr/bin/python3 tests/bench_torch.py all)
+  # PyTorch (Debian's: BLAS_INFO=generic, so OpenBLAS) on the kernels gptrepl pins, Haswell's:
+  # OpenBLAS 0.3.21 takes some Xeons (model 207) for a Prescott, 4x slower, and would
+  # otherwise flatter every ratio below
+  pt=$(OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell} /usr/bin/python3 tests/bench_torch.py all)
   printf '%s\n' "$pt" | sed 's/^/  /'
   f=$(printf '%s\n' "$gpt2" | kv forward_ms); pf=$(printf '%s\n' "$pt" | kv torch_gpt2_forward_ms)
   t=$(printf '%s\n' "$gpt2" | kv train_step_ms); pt2=$(printf '%s\n' "$pt" | kv torch_gpt2_train_step_ms)

@@ -93,8 +93,32 @@ TEST(forward_gpt) { check_model("gpt"); }
 TEST(forward_post) { check_model("post"); }
 TEST(forward_misc) { check_model("misc"); }
 
+/* OpenBLAS's own choice of kernels, made when it loads, is undone by the backend: a
+ * misdetection (0.3.21 took a Xeon of model 207 for a "Prescott") is simulated by forcing
+ * those kernels first; the backend's start must put Haswell's back, or every GEMM here
+ * would sum in another order than the golden transcripts'. Runs before anything else
+ * starts the backend. */
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+extern char *openblas_get_corename(void);
+TEST(blas_kernels_pinned)
+{
+    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init) {
+        printf("blas_kernels_pinned: skipped (%s)\n", getenv("OPENBLAS_CORETYPE") ? "OPENBLAS_CORETYPE is set" : "not a DYNAMIC_ARCH OpenBLAS");
+        return;
+    }
+    gotoblas_dynamic_quit();
+    setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+    gotoblas_dynamic_init();
+    unsetenv("OPENBLAS_CORETYPE");
+    CHECK_STR(openblas_get_corename(), "Prescott");
+    CHECK_STR(backend_cpu_blas_kernels(), "Haswell");
+    CHECK(getenv("OPENBLAS_CORETYPE") == NULL);
+}
+
 int main(void)
 {
+    RUN(blas_kernels_pinned);
     RUN(forward_gpt);
     RUN(forward_post);
     RUN(forward_misc);
