@@ -3,8 +3,10 @@
  * At B = 1 every weight is read once per token and used once, so the product runs at the
  * speed memory delivers W. Each output is a dot product of one contiguous row of W with x
  * (which stays in L1): four rows at a time share each load of x, with independent
- * accumulators, and the next rows are prefetched. AVX-512 when the CPU has it (chosen at
- * run time), else AVX2 (the build's baseline, x86-64-v3), else portable C. The three sum
+ * accumulators, and the next four rows are prefetched into L2 while these are summed
+ * (in 12 paired rounds of GPT-2 generation, 8 % faster than prefetching half of them into
+ * L1, as before; 4 or 8 rows ahead, into L2 or L3, were alike). AVX-512 when the CPU has
+ * it (chosen at run time), else AVX2 (the build's baseline, x86-64-v3), else portable C. The three sum
  * in the same order within a row up to the vector width, so they agree to float rounding,
  * not bit for bit. gemv_t is the transposed product, out (IC) = Σ_r x[r] W[r, :], which
  * attention needs at T = 1 (the pattern's row times a head's values); every path sums the
@@ -72,7 +74,12 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
         int i = 0;
         for (; i + 8 <= IC; i += 8) {
             __m256 xv = _mm256_loadu_ps(x + i);
-            _mm_prefetch((const char *)(w0 + i + 4 * IC), _MM_HINT_T0);
+            if (!(i & 15)) { /* one prefetch per 64-byte line */
+                _mm_prefetch((const char *)(w0 + i + 4 * IC), _MM_HINT_T1);
+                _mm_prefetch((const char *)(w1 + i + 4 * IC), _MM_HINT_T1);
+                _mm_prefetch((const char *)(w2 + i + 4 * IC), _MM_HINT_T1);
+                _mm_prefetch((const char *)(w3 + i + 4 * IC), _MM_HINT_T1);
+            }
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i), xv, a0);
             a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i), xv, a1);
             a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i), xv, a2);
@@ -94,8 +101,10 @@ __attribute__((target("avx512f"))) static void rows_avx512(float *out, const flo
         int i = 0;
         for (; i + 16 <= IC; i += 16) {
             __m512 xv = _mm512_loadu_ps(x + i);
-            _mm_prefetch((const char *)(w0 + i + 4 * IC), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w2 + i + 4 * IC), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w0 + i + 4 * IC), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w1 + i + 4 * IC), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w2 + i + 4 * IC), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w3 + i + 4 * IC), _MM_HINT_T1);
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + i), xv, a0);
             a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + i), xv, a1);
             a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + i), xv, a2);

@@ -273,11 +273,13 @@ static void rows_portable(float *out, const QActs *x, const QWeight *w, const fl
 #define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 8")
-/* Generation prefetches each panel QPF steps (4 KB) ahead, non-temporal (each weight is
- * read once a token): 0.1-0.2 more of the streaming bandwidth than the hardware
- * prefetcher alone on this machine's products of 768 to 50257 rows. */
+/* Generation prefetches each panel QPF steps (4 KB) ahead into L2. Non-temporal
+ * (_MM_HINT_NTA, which fills L1 only) was once 0.1-0.2 better than the hardware prefetcher
+ * alone here, but on 2026-12-02 this machine ran it at half the speed of L2: 12 paired
+ * rounds of GPT-2 generation, bf16 49.7 vs 85.1 tok/s and int8 73.2 vs 167.6 (L1 and twice
+ * the distance were within 5 % of L2). */
 #define QPF 16
-#define QPF_HINT _MM_HINT_NTA
+#define QPF_HINT _MM_HINT_T1
 #define MR 6 /* x rows per block: 6 × 4 accumulators + 4 weight vectors + 1 broadcast ≤ 32 registers */
 
 /* A block of NX x rows × NP panels (64 outputs, 4 vectors, each) over every step: a step
