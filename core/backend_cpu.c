@@ -184,6 +184,10 @@ static void blas_pin_kernels(void)
     unsetenv("OPENBLAS_CORETYPE"); /* not passed on to what the user runs */
 }
 
+/* At load, after OpenBLAS's own constructor and before main: setenv is not thread-safe,
+ * and no thread of ours exists yet. pool_start checks again (a no-op once pinned). */
+__attribute__((constructor)) static void blas_pin_at_load(void) { blas_pin_kernels(); }
+
 static void pool_start(void)
 {
     blas_pin_kernels();
