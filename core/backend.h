@@ -104,9 +104,9 @@ extern const Backend backend_cpu;
  * taken. -1 with why on failure.
  * The buffer is kept for the next call of the same size; bytes = 0 frees it. */
 double backend_cpu_read_gbps(size_t bytes, GrErr *e);
-/* The name of the OpenBLAS kernels the products run on ("Haswell" unless the user set
- * OPENBLAS_CORETYPE: backend_cpu.c pins them, so results do not change with the CPU model);
- * starts the CPU backend. */
+/* The name of the OpenBLAS kernels the products run on: "Haswell", pinned when the
+ * program loads so results do not change with the CPU model, unless the user set
+ * OPENBLAS_CORETYPE. Pins them again if something chose others since. */
 const char *backend_cpu_blas_kernels(void);
 /* Generation's matrix-vector products through core/gemv.c (1, the default) or OpenBLAS's
  * sgemv (0): bench times both in one run. */

@@ -169,28 +169,29 @@ static void pool_after_fork_child(void)
  * model 207) it fell back to its SSE3 "Prescott" kernels, 4x slower, and every GEMM then
  * summed in another order, so the same session printed other digits on another machine.
  * The build's baseline is x86-64-v3 (AVX2 + FMA), so OpenBLAS's Haswell kernels run
- * wherever gptrepl does: they are chosen here, before the first product, unless the user
- * set OPENBLAS_CORETYPE. Weak, so a BLAS without these entry points links and is left
- * alone. */
+ * wherever gptrepl does: they are chosen at load, unless the user set OPENBLAS_CORETYPE.
+ * Weak, so a BLAS without these entry points links and is left alone. */
+#define BLAS_KERNELS "Haswell"
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 
-static void blas_pin_kernels(void)
+const char *backend_cpu_blas_kernels(void)
 {
-    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return;
-    if (strcmp(openblas_get_corename(), "Haswell") == 0 || setenv("OPENBLAS_CORETYPE", "Haswell", 1) != 0) return;
-    gotoblas_dynamic_quit();
-    gotoblas_dynamic_init(); /* reads OPENBLAS_CORETYPE */
-    unsetenv("OPENBLAS_CORETYPE"); /* not passed on to what the user runs */
+    if (!getenv("OPENBLAS_CORETYPE") && gotoblas_dynamic_init && gotoblas_dynamic_quit &&
+        strcmp(openblas_get_corename(), BLAS_KERNELS) != 0 && setenv("OPENBLAS_CORETYPE", BLAS_KERNELS, 1) == 0) {
+        gotoblas_dynamic_quit();
+        gotoblas_dynamic_init(); /* reads OPENBLAS_CORETYPE */
+        unsetenv("OPENBLAS_CORETYPE"); /* not passed on to what the user runs */
+    }
+    return openblas_get_corename();
 }
 
-/* At load, after OpenBLAS's own constructor and before main: setenv is not thread-safe,
- * and no thread of ours exists yet. pool_start checks again (a no-op once pinned). */
-__attribute__((constructor)) static void blas_pin_at_load(void) { blas_pin_kernels(); }
+/* After OpenBLAS's own constructor and before main: setenv is not thread-safe, and no
+ * thread of ours exists yet. */
+__attribute__((constructor)) static void blas_pin_at_load(void) { backend_cpu_blas_kernels(); }
 
 static void pool_start(void)
 {
-    blas_pin_kernels();
     openblas_set_num_threads(1);
     pthread_atfork(NULL, NULL, pool_after_fork_child);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -205,12 +206,6 @@ static void pool_start(void)
 }
 
 static inline void blas_init(void) { pthread_once(&pool_once, pool_start); }
-
-const char *backend_cpu_blas_kernels(void)
-{
-    blas_init();
-    return openblas_get_corename();
-}
 
 /* Calls fn(ctx, a, b) over [0, n) in chunks of `grain`, on the pool when the work is
  * worth it (`work` ≈ multiply-adds or element operations in all) and on the caller's

@@ -93,12 +93,11 @@ TEST(forward_gpt) { check_model("gpt"); }
 TEST(forward_post) { check_model("post"); }
 TEST(forward_misc) { check_model("misc"); }
 
-/* OpenBLAS's own choice of kernels, made when it loads, is undone by the backend: a
- * misdetection (0.3.21 took a Xeon of model 207 for a "Prescott") is simulated by forcing
- * those kernels first; the backend's start must put Haswell's back, or every GEMM here
- * would sum in another order than the golden transcripts'. Runs before anything else
- * starts the backend; the pin at load is checked first (on a CPU OpenBLAS misdetects,
- * such as this test's first machine, that check is the real one). */
+/* OpenBLAS's own choice of kernels, made when it loads, is undone by the backend, or every
+ * GEMM here would sum in another order than the golden transcripts'. The pin at load is
+ * checked first (on a CPU OpenBLAS misdetects, as 0.3.21 took a Xeon of model 207 for a
+ * "Prescott", that check is the real one); then the misdetection is simulated by forcing
+ * Prescott's kernels, and the pin must put Haswell's back. */
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 extern char *openblas_get_corename(void);
