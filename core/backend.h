@@ -99,9 +99,9 @@ typedef struct Backend {
 extern const Backend backend_cpu;
 /* The CPU's read bandwidth in GB/s as generation sees it: a streaming read with vector
  * loads, on the same threads as the CPU backend's matrix products, over `bytes` (at least
- * the model's weights, and 4× the last-level cache), best of 5, with and without a
- * software prefetch (the products prefetch, so the limit must too), the faster of the two
- * taken. -1 with why on failure.
+ * the model's weights, and 4× the last-level cache) allocated as the weights are (huge
+ * pages), best of 10 passes alternating with and without a software prefetch (the
+ * products prefetch, so the limit must too). -1 with why on failure.
  * The buffer is kept for the next call of the same size; bytes = 0 frees it. */
 double backend_cpu_read_gbps(size_t bytes, GrErr *e);
 /* The name of the OpenBLAS kernels the products run on: "Haswell", pinned when the

@@ -1203,7 +1203,7 @@ double backend_cpu_read_gbps(size_t bytes, GrErr *e)
     if (nchunks < 1) nchunks = 1;
     double *sums = calloc(nchunks, sizeof(double));
     if (!g_bw_buf) {
-        g_bw_buf = aligned_alloc(64, nchunks * chunk * sizeof(float));
+        g_bw_buf = cpu_alloc(nchunks * chunk * sizeof(float)); /* huge pages, as the weights */
         if (g_bw_buf) {
             g_bw_chunks = nchunks;
             for (size_t i = 0; i < nchunks * chunk; i++) g_bw_buf[i] = (float)(i & 7); /* every page touched */

@@ -190,6 +190,43 @@ TEST(int8_special_rows)
     quant_acts_free(&qa);
 }
 
+/* Activation codes bit for bit against their definition, on lengths around the vector
+ * width of the quantizer's fast loops (8) and GPT-2's widths: scale = max|x| / 127, code =
+ * x · (127 / max|x|) rounded to nearest even, stored + 128. Values that land on .5 test
+ * the ties, -0 and the row's maximum the ends. */
+TEST(int8_activation_codes)
+{
+    static const int lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 768, 777, 3072};
+    QActs qa;
+    memset(&qa, 0, sizeof qa);
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        int n = lens[k];
+        float *x = malloc(sizeof(float) * (size_t)n);
+        for (int i = 0; i < n; i++) x[i] = pseudo((unsigned)i, 31) * 3.0f;
+        x[n - 1] = -5.08f;           /* the maximum, last: the scalar tail or the last vector */
+        if (n > 2) x[0] = -0.0f;
+        if (n > 3) x[1] = 2.54f;     /* 2.54 · 127 / 5.08 = 63.5: ties to 64, to even */
+        if (n > 4) x[2] = 0.02f;     /* 0.5: ties to 0 */
+        CHECK(quant_acts_reserve(&qa, PREC_INT8, 1, n) == 0);
+        quant_acts_rows(&qa, x, 0, 1);
+        float amax = 0;
+        for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+        CHECK(qa.scale[0] == amax / 127.0f);
+        float inv = 127.0f / amax;
+        int bad = 0;
+        for (int i = 0; i < n; i++) {
+            float v = x[i] * inv;
+            float r = nearbyintf(v); /* the default rounding mode: to nearest even */
+            r = fminf(127.0f, fmaxf(-127.0f, r));
+            bad += qa.u8[i] != (uint8_t)((int)r + 128);
+        }
+        CHECK(bad == 0);
+        if (n > 4) CHECK(qa.u8[1] == 128 + 64 && qa.u8[2] == 128 && qa.u8[n - 1] == 128 - 127);
+        free(x);
+    }
+    quant_acts_free(&qa);
+}
+
 /* One QActs serves every product in turn: after a wide one-row product, a narrower one of
  * more rows must still have a scale per row (ASan saw the overflow this once had). */
 TEST(acts_reused_across_shapes)
@@ -223,6 +260,7 @@ TEST(precision_table)
 int main(void)
 {
     RUN(bf16_rounding);
+    RUN(int8_activation_codes);
     RUN(int8_weights_per_row);
     RUN(bf16_products);
     RUN(int8_products);
