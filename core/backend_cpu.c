@@ -38,6 +38,8 @@
  * overlap check (-O2's "very cheap" cost model refuses those). */
 #pragma GCC optimize("no-trapping-math", "no-math-errno", "vect-cost-model=dynamic")
 
+#include "vmath.h" /* after the pragma: its functions take the pragma's options */
+
 /* ---------------- the thread pool ---------------- */
 
 typedef void (*ChunkFn)(void *ctx, size_t a, size_t b);
@@ -251,41 +253,6 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
 #define GEMM_COLS 256    /* output columns per GEMM chunk when there are few rows */
 #define ELEM_CHUNK 16384 /* elements per chunk of an elementwise loop */
 #define RED_CHUNK 65536  /* elements per partial sum of a reduction */
-
-/* ---------------- vectorisable exp and tanh ---------------- */
-
-/* exp: Cody-Waite range reduction and a degree-6 polynomial (Cephes expf), within 2 ulp
- * of expf on [-87.3, 88]; 0 below (where expf gives denormals), clamped at e^88 above
- * (callers pass x <= 18), NaN for NaN. Loops calling it vectorise, unlike libm's expf. */
-static inline float vexpf(float x)
-{
-    float xc = x < 88.0f ? x : 88.0f; /* NaN → 88: keeps the int conversion below defined */
-    xc = xc > -87.3f ? xc : -87.3f;
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = n * -0.693359375f + xc;
-    r = n * 2.12194440e-4f + r;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    union { uint32_t u; float f; } sc;
-    sc.u = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
-    float y = p * sc.f;
-    y = x < -87.3f ? 0.0f : y;
-    return x == x ? y : x;
-}
-
-/* tanh(z) = (e^{2z} - 1)/(e^{2z} + 1): absolute error < 2e-7, exactly ±1 beyond |z| = 9. */
-static inline float vtanhf(float z)
-{
-    float zc = z > 9.0f ? 9.0f : z;
-    zc = zc < -9.0f ? -9.0f : zc;
-    float e = vexpf(2.0f * zc);
-    return (e - 1.0f) / (e + 1.0f);
-}
 
 /* ---------------- memory ---------------- */
 

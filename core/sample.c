@@ -7,6 +7,11 @@
 #include <immintrin.h>
 #endif
 
+/* As in backend_cpu.c: FP exceptions are never unmasked and errno is never read, so the
+ * exp below vectorises; vmath.h comes after, so its functions take these options too. */
+#pragma GCC optimize("no-trapping-math", "no-math-errno", "vect-cost-model=dynamic")
+#include "vmath.h"
+
 void sample_cfg_default(SampleCfg *c)
 {
     c->temperature = 1.0f;
@@ -15,16 +20,22 @@ void sample_cfg_default(SampleCfg *c)
     c->greedy = 0;
 }
 
+/* e^z in float (vexpf, within 2 ulp: probabilities to about 2.4e-7 relative, far finer
+ * than any draw or print uses), summed in double in a fixed order; libm's exp in double
+ * took 0.5 ms for GPT-2's 50,257 logits, a tenth of an int8 token. T below 1e-30 is 1e-30,
+ * so 1/T stays finite: there every entry but the largest is 0 already. */
 void softmax_temp(const float *logits, int V, double T, double *probs)
 {
-    double mx = -INFINITY;
-    for (int i = 0; i < V; i++) if (logits[i] > mx) mx = logits[i];
-    double sum = 0;
-    for (int i = 0; i < V; i++) {
-        probs[i] = exp((logits[i] - mx) / T);
-        sum += probs[i];
-    }
-    for (int i = 0; i < V; i++) probs[i] /= sum;
+    if (V < 1) return;
+    float mx = logits[argmax_f(logits, V)], inv = (float)(1.0 / (T > 1e-30 ? T : 1e-30));
+    for (int i = 0; i < V; i++) probs[i] = vexpf((logits[i] - mx) * inv); /* vectorises */
+    double s[8] = {0};
+    int i = 0;
+    for (; i + 8 <= V; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += probs[i + k];
+    for (; i < V; i++) s[0] += probs[i];
+    double sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (i = 0; i < V; i++) probs[i] /= sum;
 }
 
 double entropy(const double *p, int V)
