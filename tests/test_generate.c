@@ -175,6 +175,34 @@ TEST(softmax_temperature_facts)
     float big[3] = {1000.0f, 999.0f, 0.0f}; /* max-subtracted: no overflow */
     softmax_temp(big, 3, 1.0, p);
     CHECK(isfinite(p[0]) && p[0] > 0.7 && p[0] < 0.74);
+    softmax_temp(logits, 5, 1e-300, p); /* 1/T would overflow: still the argmax */
+    CHECK(p[4] == 1.0 && p[0] == 0.0);
+    /* GPT-2's vocabulary against exp in double: e^z comes from a float exp (2 ulp) of z
+     * in float, (l - max)·(1/T) with three roundings, so each probability is within
+     * (3|z| + 4)·2⁻²⁴ of its own size; past e^-87.3 it is 0 */
+    enum { V = 50257 };
+    static float lg[V];
+    static double q[V], ref[V];
+    for (int i = 0; i < V; i++) lg[i] = 8.0f * sinf((float)i * 0.37f) + (float)(i % 7);
+    double worst_all = 0;
+    for (int t = 0; t < 3; t++) {
+        double T = (double[]){0.3, 0.8, 1.7}[t], mx = -INFINITY, sum = 0, worst = 0;
+        softmax_temp(lg, V, T, q);
+        for (int i = 0; i < V; i++) mx = lg[i] > mx ? lg[i] : mx;
+        for (int i = 0; i < V; i++) sum += ref[i] = exp((lg[i] - mx) / T);
+        double qs = 0;
+        int zeros_ok = 1;
+        for (int i = 0; i < V; i++) {
+            double z = (lg[i] - mx) / T, rel = fabs(q[i] - ref[i] / sum) / (ref[i] / sum) / (3.0 * fabs(z) + 4.0);
+            if (z > -87.3) worst = rel > worst ? rel : worst;
+            else zeros_ok &= q[i] == 0.0;
+            qs += q[i];
+        }
+        CHECK(worst < 0x1p-24 && zeros_ok);
+        worst_all = worst > worst_all ? worst : worst_all;
+        CHECK_NEAR(qs, 1.0, 1e-12);
+    }
+    printf("softmax_temp: 50,257 logits at T = 0.3, 0.8, 1.7: worst error %.2f of (3|z| + 4)·2⁻²⁴\n", worst_all / 0x1p-24);
 }
 
 TEST(sampler_is_seeded_and_follows_probs)
