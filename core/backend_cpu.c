@@ -500,11 +500,12 @@ static void cpu_qkv_split(float *q, float *k, float *v, const float *qkv, int B,
 }
 
 /* The keys past a query's own position (its row's tail: 0 in scores and pattern, -inf in
- * masked) are never read. Generation steps one position at a time, p0 = 0, 1, 2, ...
- * over the same rows, so the first step writes the whole tail and later ones leave it:
- * rewriting 3 × 12 heads × ~4 KB a layer cost GPT-2 ~1.7 MB of stores a token, which the
- * weights streaming past evict to memory. */
-#define KV_TAIL_KEPT(T, p0) ((T) == 1 && (p0) > 0)
+ * masked) are never read, only shown. p0 > 0 only in a KV cache, whose steps run over the
+ * same rows with p0 growing from 0 (a reset or a slide starts again at 0): a row's tail
+ * then only shrinks, so the p0 = 0 step writes it whole and later steps leave it.
+ * Rewriting it every step (3 × 12 heads × ~4 KB a layer) cost GPT-2 generation ~1.7 MB
+ * of stores a token, which the weights streaming past evict to memory. */
+#define ROW_TAIL_KEPT(p0) ((p0) > 0)
 
 static void attn_scores_chunk(void *ctx, size_t a, size_t b)
 {
@@ -515,7 +516,7 @@ static void attn_scores_chunk(void *ctx, size_t a, size_t b)
         float *s = g->out + i * T * K;
         if (T == 1) gemv_rows(gemv_path(), s, k, q, NULL, 0, (size_t)klen, hd); /* OpenBLAS's call costs more */
         else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, klen, hd, 1.0f, q, hd, k, hd, 0.0f, s, K);
-        if (klen < K && !KV_TAIL_KEPT(T, p0))
+        if (klen < K && !ROW_TAIL_KEPT(p0))
             for (int r = 0; r < T; r++) memset(s + (size_t)r * K + klen, 0, sizeof(float) * (size_t)(K - klen));
     }
 }
@@ -536,7 +537,8 @@ static void attn_mask_chunk(void *ctx, size_t a, size_t b)
         const float *s = g->in + r * K;
         float *mk = g->out + r * K, scale = g->scale;
         for (int j = 0; j <= last; j++) mk[j] = s[j] * scale;
-        for (int j = last + 1; j < K && !KV_TAIL_KEPT(T, p0); j++) mk[j] = -INFINITY;
+        if (!ROW_TAIL_KEPT(p0))
+            for (int j = last + 1; j < K; j++) mk[j] = -INFINITY;
     }
 }
 
@@ -562,7 +564,8 @@ static void attn_softmax_chunk(void *ctx, size_t a, size_t b)
         for (int j = 0; j <= last; j++) sum += p[j];
         float inv = (float)(1.0 / sum);
         for (int j = 0; j <= last; j++) p[j] *= inv;
-        for (int j = last + 1; j < K && !KV_TAIL_KEPT(T, p0); j++) p[j] = 0.0f;
+        if (!ROW_TAIL_KEPT(p0))
+            for (int j = last + 1; j < K; j++) p[j] = 0.0f;
     }
 }
 

@@ -1,7 +1,8 @@
 /* vmath.h — exp and tanh in float that loops can vectorise (libm's cannot): the CPU
- * backend's softmax, GELU and attention, and the sampler's softmax, call these. Files that
- * include it should let FP operations be speculated (see backend_cpu.c's pragma) so the
- * clamps if-convert. */
+ * backend's softmax, GELU and attention, and the sampler's softmax, call these. Include
+ * it after a `#pragma GCC optimize("no-trapping-math", "no-math-errno", ...)` (see
+ * backend_cpu.c's): included before, these functions keep the file's default options and
+ * GCC no longer vectorises the loops that call them (seen with -fopt-info-vec). */
 #ifndef GR_VMATH_H
 #define GR_VMATH_H
 
