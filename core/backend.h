@@ -19,7 +19,11 @@ typedef struct Backend {
     void (*download)(void *dst, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);
     void (*zero)(void *p, size_t bytes);
-    void (*sync)(void);
+    void (*sync)(void);               /* waits for the device; also ends a read_ahead */
+    /* Optional (NULL: none): p..p+bytes will be read soon, by the next matrix product; an
+     * idle thread may bring some of it into cache between ops, until the next hint or
+     * sync. A hint: it never changes a result. p must stay valid until sync. */
+    void (*read_ahead)(const void *p, size_t bytes);
 
     /* The first failure of any op since the last call: returns 0 when every op succeeded,
      * else -1 with a one-line message in msg, and forgets it. Ops return void (a device
@@ -111,6 +115,9 @@ const char *backend_cpu_blas_kernels(void);
 /* Generation's matrix-vector products through core/gemv.c (1, the default) or OpenBLAS's
  * sgemv (0): bench times both in one run. */
 void backend_cpu_use_own_gemv(int on);
+/* Whether the CPU backend acts on read_ahead hints (1, the default): off for tests and
+ * comparisons; results are the same either way. */
+void backend_cpu_use_read_ahead(int on);
 /* msg from be->status as an error "the cuda backend failed: ..."; 0 when it is fine. */
 int be_check(const Backend *be, GrErr *e);
 /* The CUDA backend, or NULL when built without CUDA or when no device is present

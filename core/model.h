@@ -105,6 +105,10 @@ int model_precision_ready(Model *m, GrErr *e);
 /* The copy the product of weight w (a pointer to a parameter's first element) reads, or
  * NULL when it has none (fp32). */
 const QWeight *model_qweight(const Model *m, const float *w);
+/* Where the product of weight w reads it at precision p (the copy, else w itself) and
+ * how many bytes of weights it reads (scales not counted); NULL, 0 when w starts no
+ * parameter. */
+const void *model_stored_weight(const Model *m, Precision p, const float *w, size_t *bytes);
 /* Bytes generation reads per token at B = 1 at precision p: every matmul weight as
  * stored (scales included), the other parameters in fp32 except the lookups (wpe, and wte
  * when it is not the unembedding: one row each). */

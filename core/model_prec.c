@@ -59,9 +59,10 @@ int model_precision_ready(Model *m, GrErr *e)
     return model_set_precision(m, m->prec, e);
 }
 
-const QWeight *model_qweight(const Model *m, const float *w)
+/* The parameter that starts at w, or -1. */
+static int param_at(const Model *m, const float *w)
 {
-    if (!m->qw || w < m->params || w >= m->params + m->total) return NULL;
+    if (w < m->params || w >= m->params + m->total) return -1;
     size_t off = (size_t)(w - m->params);
     int lo = 0, hi = m->nparams - 1; /* info is in buffer order */
     while (lo < hi) {
@@ -69,8 +70,21 @@ const QWeight *model_qweight(const Model *m, const float *w)
         if (m->info[mid].offset <= off) lo = mid;
         else hi = mid - 1;
     }
-    const QWeight *q = &m->qw[lo];
-    return m->info[lo].offset == off && q->type != PREC_FP32 ? q : NULL;
+    return m->info[lo].offset == off ? lo : -1;
+}
+
+const QWeight *model_qweight(const Model *m, const float *w)
+{
+    int i = m->qw ? param_at(m, w) : -1;
+    return i >= 0 && m->qw[i].type != PREC_FP32 ? &m->qw[i] : NULL;
+}
+
+const void *model_stored_weight(const Model *m, Precision p, const float *w, size_t *bytes)
+{
+    const QWeight *q = p != PREC_FP32 ? model_qweight(m, w) : NULL;
+    int i = q ? -1 : param_at(m, w);
+    *bytes = q ? (size_t)q->rows * q->cols * prec_def(q->type)->bytes : i >= 0 ? m->info[i].numel * sizeof(float) : 0;
+    return q ? q->q : i >= 0 ? w : NULL;
 }
 
 static double stored_bytes(const ParamInfo *pi, Precision p)

@@ -21,6 +21,8 @@ typedef struct StageDef {
     unsigned when;       /* W_* bits the config must have */
     const char *formula; /* short, for the `model` diagram */
     const char *meaning;
+    /* A matrix product's stage: the weight it multiplies by (generation reads it ahead). */
+    const float *(*weight)(const Acts *a, int l);
 } StageDef;
 
 #define CTX                                                                                       \
@@ -63,6 +65,16 @@ void acts_matmul(const Acts *a, float *out, const float *x, const float *w, cons
     else m->be->matmul(out, x, w, b, N, IC, OC);
 }
 
+static const float *w_qkv(const Acts *a, int l) { return a->m->p.layer[l].qkvw; }
+static const float *w_proj(const Acts *a, int l) { return a->m->p.layer[l].projw; }
+static const float *w_fc(const Acts *a, int l) { return a->m->p.layer[l].fcw; }
+static const float *w_fcproj(const Acts *a, int l) { return a->m->p.layer[l].fcprojw; }
+static const float *w_unembed(const Acts *a, int l)
+{
+    (void)l;
+    return a->m->cfg.tie ? a->m->p.wte : a->m->p.lm_head;
+}
+
 static void st_embed(Acts *a, int l)
 {
     CTX;
@@ -84,7 +96,7 @@ static void st_ln1(Acts *a, int l)
 static void st_qkv(Acts *a, int l)
 {
     CTX;
-    acts_matmul(a, la->qkv, qkv_input(a, l), P->qkvw, P->qkvb, N, C, 3 * C);
+    acts_matmul(a, la->qkv, qkv_input(a, l), w_qkv(a, l), P->qkvb, N, C, 3 * C);
 }
 
 static void st_heads(Acts *a, int l)
@@ -120,7 +132,7 @@ static void st_ctx(Acts *a, int l)
 static void st_attn(Acts *a, int l)
 {
     CTX;
-    acts_matmul(a, la->attn, la->ctx, P->projw, P->projb, N, C, C);
+    acts_matmul(a, la->attn, la->ctx, w_proj(a, l), P->projb, N, C, C);
 }
 
 static void st_resid_mid(Acts *a, int l)
@@ -144,7 +156,7 @@ static void st_ln2(Acts *a, int l)
 static void st_fc(Acts *a, int l)
 {
     CTX;
-    acts_matmul(a, la->fc, c->post_norm ? la->ln1 : la->ln2, P->fcw, P->fcb, N, C, 4 * C);
+    acts_matmul(a, la->fc, c->post_norm ? la->ln1 : la->ln2, w_fc(a, l), P->fcb, N, C, 4 * C);
 }
 
 static void st_act(Acts *a, int l)
@@ -156,7 +168,7 @@ static void st_act(Acts *a, int l)
 static void st_mlp(Acts *a, int l)
 {
     CTX;
-    acts_matmul(a, la->mlp, la->act, P->fcprojw, P->fcprojb, N, 4 * C, C);
+    acts_matmul(a, la->mlp, la->act, w_fcproj(a, l), P->fcprojb, N, 4 * C, C);
 }
 
 static void st_resid(Acts *a, int l)
@@ -180,7 +192,7 @@ static void st_lnf(Acts *a, int l)
 static void st_logits(Acts *a, int l)
 {
     CTX;
-    acts_matmul(a, a->logits, acts_final_hidden(a), c->tie ? m->p.wte : m->p.lm_head, NULL, N, C, c->vocab);
+    acts_matmul(a, a->logits, acts_final_hidden(a), w_unembed(a, l), NULL, N, C, c->vocab);
     if (c->logit_scale) be->scale(a->logits, 1.0f / sqrtf((float)C), (size_t)N * c->vocab);
 }
 
@@ -209,33 +221,33 @@ static void st_loss(Acts *a, int l)
  * before the first per-layer row run before the blocks, the others after them. Pre-LN
  * and Post-LN differ only in where the LayerNorms sit (and what the stages read). */
 static const StageDef STAGES[] = {
-    {"embed", st_embed, 0, 0, "wte[tok] + wpe[pos]", "look up each token's embedding and add its position's"},
-    {"ln1.xhat", st_ln1_xhat, 1, W_PRE, "(x - mean) / std", "normalise each token's residual vector (mean 0, variance 1)"},
-    {"ln1", st_ln1, 1, W_PRE, "xhat·w + b", "apply LayerNorm's gain and bias"},
-    {"qkv", st_qkv, 1, 0, "x·Wqkvᵀ + b", "project every token to its query, key and value (one matmul)"},
-    {"heads", st_heads, 1, 0, "split into heads", "split q, k and v into heads"},
-    {"scores", st_scores, 1, 0, "q·kᵀ", "dot product of every query with every key"},
-    {"masked", st_masked, 1, 0, "scores/√hd, future = -inf", "scale by 1/sqrt(head dim) and hide the future (-inf)"},
-    {"pattern", st_pattern, 1, 0, "softmax over each row", "softmax each row: how much each token attends to each earlier one"},
-    {"ctx", st_ctx, 1, 0, "pattern·v, heads side by side", "weighted sum of the values under the pattern, per head"},
-    {"attn", st_attn, 1, 0, "ctx·Wprojᵀ + b", "project the heads back to the residual width"},
-    {"resid_mid", st_resid_mid, 1, 0, "x + attn", "add attention's output to the residual stream"},
-    {"ln1.xhat", st_ln1_xhat, 1, W_POST, "(x - mean) / std", "normalise the residual stream after attention (Post-LN)"},
-    {"ln1", st_ln1, 1, W_POST, "xhat·w + b", "apply LayerNorm's gain and bias"},
-    {"ln2.xhat", st_ln2_xhat, 1, W_PRE | W_MLP, "(x - mean) / std", "normalise again, for the MLP"},
-    {"ln2", st_ln2, 1, W_PRE | W_MLP, "xhat·w + b", "apply LayerNorm's gain and bias"},
-    {"fc", st_fc, 1, W_MLP, "·Wfcᵀ + b", "the MLP's first projection, to 4 times the width"},
-    {"gelu", st_act, 1, W_MLP | W_GELU, "GELU (tanh form)", "GELU, elementwise"},
-    {"relu", st_act, 1, W_MLP | W_RELU, "max(0, x)", "ReLU, elementwise"},
-    {"mlp", st_mlp, 1, W_MLP, "·Wprojᵀ + b", "project back to the residual width"},
-    {"resid", st_resid, 1, W_MLP, "+ mlp", "add the MLP's output to the residual stream"},
-    {"ln2.xhat", st_ln2_xhat, 1, W_POST | W_MLP, "(x - mean) / std", "normalise the block's output (Post-LN)"},
-    {"ln2", st_ln2, 1, W_POST | W_MLP, "xhat·w + b", "apply LayerNorm's gain and bias"},
-    {"lnf.xhat", st_lnf_xhat, 0, W_PRE, "(x - mean) / std", "normalise the last block's output"},
-    {"lnf", st_lnf, 0, W_PRE, "xhat·w + b", "apply the final LayerNorm's gain and bias"},
-    {"logits", st_logits, 0, 0, "h·Wᵀ (W = wte when tied)", "score every vocabulary entry: the hidden state times the unembedding"},
-    {"probs", st_probs, 0, 0, "softmax", "softmax each row of the logits"},
-    {"loss", st_loss, 0, 0, "mean -ln p(next token)", "mean of -ln p(the actual next token)"},
+    {"embed", st_embed, 0, 0, "wte[tok] + wpe[pos]", "look up each token's embedding and add its position's", NULL},
+    {"ln1.xhat", st_ln1_xhat, 1, W_PRE, "(x - mean) / std", "normalise each token's residual vector (mean 0, variance 1)", NULL},
+    {"ln1", st_ln1, 1, W_PRE, "xhat·w + b", "apply LayerNorm's gain and bias", NULL},
+    {"qkv", st_qkv, 1, 0, "x·Wqkvᵀ + b", "project every token to its query, key and value (one matmul)", w_qkv},
+    {"heads", st_heads, 1, 0, "split into heads", "split q, k and v into heads", NULL},
+    {"scores", st_scores, 1, 0, "q·kᵀ", "dot product of every query with every key", NULL},
+    {"masked", st_masked, 1, 0, "scores/√hd, future = -inf", "scale by 1/sqrt(head dim) and hide the future (-inf)", NULL},
+    {"pattern", st_pattern, 1, 0, "softmax over each row", "softmax each row: how much each token attends to each earlier one", NULL},
+    {"ctx", st_ctx, 1, 0, "pattern·v, heads side by side", "weighted sum of the values under the pattern, per head", NULL},
+    {"attn", st_attn, 1, 0, "ctx·Wprojᵀ + b", "project the heads back to the residual width", w_proj},
+    {"resid_mid", st_resid_mid, 1, 0, "x + attn", "add attention's output to the residual stream", NULL},
+    {"ln1.xhat", st_ln1_xhat, 1, W_POST, "(x - mean) / std", "normalise the residual stream after attention (Post-LN)", NULL},
+    {"ln1", st_ln1, 1, W_POST, "xhat·w + b", "apply LayerNorm's gain and bias", NULL},
+    {"ln2.xhat", st_ln2_xhat, 1, W_PRE | W_MLP, "(x - mean) / std", "normalise again, for the MLP", NULL},
+    {"ln2", st_ln2, 1, W_PRE | W_MLP, "xhat·w + b", "apply LayerNorm's gain and bias", NULL},
+    {"fc", st_fc, 1, W_MLP, "·Wfcᵀ + b", "the MLP's first projection, to 4 times the width", w_fc},
+    {"gelu", st_act, 1, W_MLP | W_GELU, "GELU (tanh form)", "GELU, elementwise", NULL},
+    {"relu", st_act, 1, W_MLP | W_RELU, "max(0, x)", "ReLU, elementwise", NULL},
+    {"mlp", st_mlp, 1, W_MLP, "·Wprojᵀ + b", "project back to the residual width", w_fcproj},
+    {"resid", st_resid, 1, W_MLP, "+ mlp", "add the MLP's output to the residual stream", NULL},
+    {"ln2.xhat", st_ln2_xhat, 1, W_POST | W_MLP, "(x - mean) / std", "normalise the block's output (Post-LN)", NULL},
+    {"ln2", st_ln2, 1, W_POST | W_MLP, "xhat·w + b", "apply LayerNorm's gain and bias", NULL},
+    {"lnf.xhat", st_lnf_xhat, 0, W_PRE, "(x - mean) / std", "normalise the last block's output", NULL},
+    {"lnf", st_lnf, 0, W_PRE, "xhat·w + b", "apply the final LayerNorm's gain and bias", NULL},
+    {"logits", st_logits, 0, 0, "h·Wᵀ (W = wte when tied)", "score every vocabulary entry: the hidden state times the unembedding", w_unembed},
+    {"probs", st_probs, 0, 0, "softmax", "softmax each row of the logits", NULL},
+    {"loss", st_loss, 0, 0, "mean -ln p(next token)", "mean of -ln p(the actual next token)", NULL},
 };
 #define NSTAGES (int)(sizeof STAGES / sizeof STAGES[0])
 
@@ -280,6 +292,10 @@ int stages_build(Acts *a, GrErr *e)
     a->stages = calloc((size_t)a->nstages, sizeof(Stage));
     if (!a->stages) return gr_fail(e, "out of memory");
     walk(a);
+    for (int i = a->nstages - 1, next = -1; i >= 0; i--) {
+        a->stages[i].ahead = next;
+        if (a->stages[i].def->weight) next = i;
+    }
     a->next = 0;
     for (int i = 0; i < a->nentries; i++) {
         TraceEntry *t = &a->entries[i];
@@ -643,11 +659,29 @@ int acts_prepare(Acts *a, GrErr *e)
     return a->prec == PREC_FP32 ? 0 : model_precision_ready(a->m, e);
 }
 
+/* Generation's hint to the backend: the weights of stage s's product, read ahead. */
+static void read_ahead(const Acts *a, const Stage *s)
+{
+    size_t n;
+    const void *p = model_stored_weight(a->m, a->prec, s->def->weight(a, s->layer), &n);
+    if (p) a->m->be->read_ahead(p, n);
+}
+
+/* With one row a sequence (T = 1: a step of generation), each product reads its weights
+ * once and waits on memory, so at the start and at each product the next product's
+ * weights are hinted to the backend, to be read while the stages between run. */
 int acts_run_until(Acts *a, const char *stop, GrErr *e)
 {
     if (a->next == 0 && acts_prepare(a, e)) return -1;
-    while (a->next < a->nstages && (!stop || strcmp(a->stages[a->next].name, stop) != 0)) acts_step(a);
-    return be_check(a->m->be, e);
+    const Backend *be = a->m->be;
+    int ahead = a->T == 1 && be->read_ahead;
+    while (a->next < a->nstages && (!stop || strcmp(a->stages[a->next].name, stop) != 0)) {
+        const Stage *s = &a->stages[a->next];
+        if (ahead && (a->next == 0 || s->def->weight) && s->ahead >= 0) read_ahead(a, &a->stages[s->ahead]);
+        acts_step(a);
+    }
+    if (ahead) be->sync(); /* ends the hint: the weights may change before the next run */
+    return be_check(be, e);
 }
 
 int acts_run(Acts *a, GrErr *e) { return acts_run_until(a, NULL, e); }

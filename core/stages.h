@@ -14,6 +14,7 @@ typedef struct Stage {
     char name[32];       /* "embed", "L0.ln1.xhat", "L0.heads", ... */
     int layer;           /* -1 outside the blocks */
     const struct StageDef *def;
+    int ahead;           /* the next stage that is a matrix product, -1: none */
 } Stage;
 
 /* How an ablation replaces a tensor right after the stage that writes it. */

@@ -316,6 +316,77 @@ TEST(batched_cache_matches_single)
 /* `set precision`: the copies change the logits a little, never the fp32 weights (back to
  * fp32 is bit for bit), follow writes to the weights, keep batched rows equal to single
  * ones, and training ignores them. */
+/* Greedy steps through the KV cache, every step's logits kept in out (steps x V). */
+static void greedy_logits(Model *m, int steps, float *out)
+{
+    GrErr e;
+    KVCache *kv = kv_new(m, NULL, 0, &e);
+    CHECK(kv != NULL);
+    int V = m->cfg.vocab, tok = 3;
+    for (int i = 0; kv && i < steps; i++) {
+        CHECK(kv_forward(m, kv, tok, out + (size_t)i * V, &e) == 0);
+        tok = argmax_f(out + (size_t)i * V, V);
+    }
+    kv_free(m, kv);
+}
+
+/* Generation hints the next product's weights to the backend, and the CPU backend's idle
+ * worker reads them ahead and takes chunks from the back. Each stage names the next
+ * product's stage; the hint is the bytes that product reads; with weights big enough for
+ * the pool (GPT-2's width) every logit is the same bit for bit with the hints ignored, at
+ * each precision. Last, hint / sync / free of a buffer, which SAN=1 and valgrind watch. */
+TEST(read_ahead_changes_nothing)
+{
+    const char *ov[] = {"d", "768", "heads", "12", "layers", "2", "vocab", "300", NULL};
+    Model *m = make(ov, 11);
+    GrErr e;
+    int V = m->cfg.vocab, steps = 6;
+    size_t nb;
+    const QWeight *q;
+    Acts *a = acts_new(m, 1, 1, &e);
+    CHECK(a != NULL);
+    const char *order[][2] = {{"embed", "L0.qkv"}, {"L0.ln1", "L0.qkv"}, {"L0.qkv", "L0.attn"}, {"L0.ctx", "L0.attn"},
+                              {"L0.attn", "L0.fc"}, {"L0.fc", "L0.mlp"}, {"L0.mlp", "L1.qkv"}, {"L1.mlp", "logits"},
+                              {"lnf", "logits"}, {"logits", NULL}, {"probs", NULL}};
+    for (size_t i = 0; a && i < sizeof order / sizeof order[0]; i++) {
+        int s = acts_stage_index(a, order[i][0]), want = order[i][1] ? acts_stage_index(a, order[i][1]) : -1;
+        CHECK(s >= 0 && (want >= 0 || !order[i][1]) && a->stages[s].ahead == want);
+    }
+    acts_free(m, a);
+    CHECK(model_stored_weight(m, PREC_FP32, m->p.layer[0].fcw, &nb) == m->p.layer[0].fcw && nb == 768u * 3072 * 4);
+    CHECK(model_stored_weight(m, PREC_FP32, m->p.layer[0].fcw + 1, &nb) == NULL && nb == 0);
+    float *on = malloc(sizeof(float) * V * steps), *off = malloc(sizeof(float) * V * steps);
+    for (int p = PREC_FP32; p < PREC_COUNT; p++) {
+        CHECK(model_set_precision(m, (Precision)p, &e) == 0);
+        if (p != PREC_FP32) {
+            q = model_qweight(m, m->p.layer[0].projw);
+            CHECK(q && model_stored_weight(m, (Precision)p, m->p.layer[0].projw, &nb) == q->q &&
+                  nb == 768u * 768 * (size_t)prec_def((Precision)p)->bytes);
+        }
+        backend_cpu_use_read_ahead(1);
+        greedy_logits(m, steps, on);
+        backend_cpu_use_read_ahead(0);
+        greedy_logits(m, steps, off);
+        backend_cpu_use_read_ahead(1);
+        CHECK(memcmp(on, off, sizeof(float) * V * steps) == 0);
+        printf("read-ahead (%s): %d greedy steps, logits identical with and without: %d\n", prec_def((Precision)p)->name,
+               steps, memcmp(on, off, sizeof(float) * V * steps) == 0);
+    }
+    model_set_precision(m, PREC_FP32, &e);
+    for (int i = 0; i < 50; i++) {
+        size_t n = (size_t)(64 + i * 4096) * 16;
+        unsigned char *buf = malloc(n);
+        memset(buf, i, n);
+        backend_cpu.read_ahead(buf, n);
+        for (volatile int spin = 0; spin < 2000 * (i % 5); spin++) {}
+        backend_cpu.sync();
+        free(buf);
+    }
+    free(on);
+    free(off);
+    model_free(m);
+}
+
 static void logits_at(Model *m, const int *toks, int n, float *out)
 {
     GrErr e;
@@ -522,5 +593,6 @@ int main(void)
     RUN(gemv_t_paths_agree);
     RUN(argmax_first_largest);
     RUN(precision_model);
+    RUN(read_ahead_changes_nothing);
     return harness_done("generate");
 }
