@@ -54,7 +54,7 @@ static struct {
     unsigned long gen;           /* bumped for each job */
     ChunkFn fn;
     void *ctx;
-    size_t n, grain, nchunks;
+    size_t n, grain;
     size_t finished;             /* chunks done */
     int active;                  /* workers inside a job */
     int quit;                    /* set at exit: workers return */
@@ -289,7 +289,6 @@ static void par_for(size_t n, size_t grain, double work, ChunkFn fn, void *ctx)
     pool.ctx = ctx;
     pool.n = n;
     pool.grain = grain;
-    pool.nchunks = nchunks;
     pool.finished = 0;
     atomic_store(&pool_done_pub, 0);
     atomic_store(&pool_ends, (uint64_t)nchunks);
@@ -357,9 +356,9 @@ static void cpu_read_ahead(const void *p, size_t bytes)
 {
     blas_init();
     size_t take = bytes < RA_MAX ? bytes : RA_MAX;
-    const char *tail = (const char *)p + (bytes - take);
-    uint64_t a = (uint64_t)(uintptr_t)tail, lines = take / 64;
-    if (!g_ra_on || pool.nthreads == 1 || !p || !lines || (a & ~RA_ADDR)) return;
+    if (!g_ra_on || pool.nthreads == 1 || !p || take < 64) return;
+    uint64_t a = (uint64_t)(uintptr_t)((const char *)p + (bytes - take)), lines = take / 64;
+    if (a & ~RA_ADDR) return;
     atomic_store(&g_ra_used, 1);
     atomic_store(&pool_ra_pub, a | lines << 48);
 }

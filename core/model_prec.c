@@ -81,10 +81,10 @@ const QWeight *model_qweight(const Model *m, const float *w)
 
 const void *model_stored_weight(const Model *m, Precision p, const float *w, size_t *bytes)
 {
-    const QWeight *q = p != PREC_FP32 ? model_qweight(m, w) : NULL;
-    int i = q ? -1 : param_at(m, w);
-    *bytes = q ? (size_t)q->rows * q->cols * prec_def(q->type)->bytes : i >= 0 ? m->info[i].numel * sizeof(float) : 0;
-    return q ? q->q : i >= 0 ? w : NULL;
+    int i = param_at(m, w);
+    const QWeight *q = i >= 0 && p != PREC_FP32 && m->qw && m->qw[i].type != PREC_FP32 ? &m->qw[i] : NULL;
+    *bytes = i < 0 ? 0 : m->info[i].numel * (q ? (size_t)prec_def(q->type)->bytes : sizeof(float));
+    return i < 0 ? NULL : q ? q->q : w;
 }
 
 static double stored_bytes(const ParamInfo *pi, Precision p)
