@@ -2,19 +2,32 @@
  *
  * At B = 1 every weight is read once per token and used once, so the product runs at the
  * speed memory delivers W. Each output is a dot product of one contiguous row of W with x
- * (which stays in L1). Rows up to GEMV_ONE_ROW floats are read one at a time, so the
- * weights stream in storage order: on Zen 4 (2026-12-03, one thread over 500 MB) that ran
- * at 1.0-1.1 of a plain vector read at IC = 768, where four rows at a time (four streams,
- * each a 3 KB run and a 9 KB jump) ran at 0.7-0.9 and two rows at 0.5. Longer rows are
- * long runs already: there four rows at a time share each load of x, with independent
- * accumulators, and the next four rows are prefetched into L2 while these are summed
- * (0.9-1.1 of the plain read at IC = 3072 and 4096, one row at a time 0.65-0.9). Either
- * way a row's sum is the same expression. AVX-512 when the CPU has
- * it (chosen at run time), else AVX2 (the build's baseline, x86-64-v3), else portable C. The three sum
- * in the same order within a row up to the vector width, so they agree to float rounding,
- * not bit for bit. gemv_t is the transposed product, out (IC) = Σ_r x[r] W[r, :], which
- * attention needs at T = 1 (the pattern's row times a head's values); every path sums the
- * rows in order. */
+ * (in L1 at IC = 768; at 3072, see below). Rows up to GEMV_ONE_ROW floats are read one at
+ * a time, so the weights stream in storage order: on Zen 4 (2026-12-03, one thread over
+ * 500 MB) that ran at 1.0-1.1 of a plain vector read at IC = 768, where four rows at a time
+ * (four streams, each a 3 KB run and a 9 KB jump) ran at 0.7-0.9 and two rows at 0.5.
+ * Longer rows are long runs already: there four rows at a time share each load of x, with
+ * independent accumulators, and the next four rows are prefetched into L2 while these are
+ * summed (0.9-1.1 of the plain read at IC = 3072 and 4096, one row at a time 0.65-0.9).
+ * Either way a row's sum is the same expression.
+ *
+ * Measured again on 2026-12-03 with two threads, each a contiguous half of 614 MB, against
+ * a plain read in the same round, in the VM's two bandwidth modes (vCPUs on two CCDs / on
+ * one; see cpu_read_ahead in backend_cpu.c), so the next attempt starts from here:
+ * - IC = 768, one row at a time: 0.92-0.96 / 0.98. Prefetching 1-3 KB ahead (T1 or T2)
+ *   gained 0.5-1.5 % there and nothing in generation rounds; 4-8 KB ahead lost 10-25 %.
+ * - IC = 3072: what costs is the 12 KB x, not the row length. One row at a time ran at
+ *   0.79 with x of 12 KB, and at 0.94 when a test kernel read x modulo 3-6 KB (same rows).
+ *   Four rows sharing x with the next four prefetched (this kernel) ran at 0.83-0.86 /
+ *   0.96-1.0, the best found: one row with 2 or 4 accumulators 0.79-0.86, two rows
+ *   0.63-0.74, a T0 prefetch of x 0.81, and rows blocked over halves or quarters of x
+ *   (x in L1, W read in 6 KB runs) 0.40-0.44.
+ *
+ * AVX-512 when the CPU has it (chosen at run time), else AVX2 (the build's baseline,
+ * x86-64-v3), else portable C. The three sum in the same order within a row up to the
+ * vector width, so they agree to float rounding, not bit for bit. gemv_t is the
+ * transposed product, out (IC) = Σ_r x[r] W[r, :], which attention needs at T = 1 (the
+ * pattern's row times a head's values); every path sums the rows in order. */
 #include "gemv.h"
 
 #include <stdint.h>
